@@ -1,0 +1,52 @@
+/* project-vm.conf: a GKeyFile, checked whole at start. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *name;
+  char *path;      /* base image (qcow2) */
+  char *kernel;    /* optional direct kernel boot; NULL when empty */
+  char *initrd;
+  char *cmdline;
+} PvmImage;
+
+typedef enum {
+  PVM_DOMAIN_TYPE_AUTO,
+  PVM_DOMAIN_TYPE_KVM,
+  PVM_DOMAIN_TYPE_QEMU,
+} PvmDomainType;
+
+typedef struct {
+  char *uri;
+  PvmDomainType domain_type;
+  char *pool;
+  char *storage_dir;
+  char *network;
+
+  guint64 default_memory_mib;
+  guint32 default_cpus;
+  guint64 default_disk_gib;
+  char *default_image;
+
+  char *ssh_user;
+  char *ssh_host_template;   /* "" = use the first address */
+
+  guint32 ready_timeout_sec;
+  char *tailscale_authkey_file; /* NULL when unset */
+
+  GPtrArray *images;          /* PvmImage*, in file order */
+} PvmConfig;
+
+/* Loads and checks FILE. Errors name the file, the key and the problem. */
+PvmConfig *pvm_config_load (const char *file, GError **error);
+void pvm_config_free (PvmConfig *config);
+const PvmImage *pvm_config_find_image (const PvmConfig *config, const char *name);
+/* The image names, NULL-terminated, for the Images property. */
+char **pvm_config_image_names (const PvmConfig *config);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PvmConfig, pvm_config_free)
+
+G_END_DECLS

@@ -1,0 +1,22 @@
+/* One exported project VM: org.projectvm.VM on /org/projectvm/vm/NAME. */
+#pragma once
+
+#include "daemon.h"
+#include "pvm-generated.h"
+
+G_BEGIN_DECLS
+
+#define PVM_TYPE_VM (pvm_vm_get_type ())
+G_DECLARE_FINAL_TYPE (PvmVm, pvm_vm, PVM, VM, PvmDBusVMSkeleton)
+
+PvmVm *pvm_vm_new (PvmDaemon *daemon, const PvmDomainInfo *info);
+const char *pvm_vm_get_name (PvmVm *self);
+
+/* New facts from libvirt; emits StateChanged when the state moved. */
+void pvm_vm_update (PvmVm *self, const PvmDomainInfo *info, const char *reason);
+/* libvirt went away: the state is no longer known. */
+void pvm_vm_set_unknown (PvmVm *self);
+/* The VM is being removed: ends any wait on it. */
+void pvm_vm_dispose_ops (PvmVm *self);
+
+G_END_DECLS

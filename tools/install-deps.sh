@@ -1,0 +1,24 @@
+#!/bin/bash
+# Installs what project-vm needs to build, run and test on Debian 12.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(
+  # build
+  meson ninja-build pkg-config gcc libglib2.0-dev libvirt-glib-1.0-dev
+  libvirt-dev libpolkit-gobject-1-dev libisofs-dev
+  # run: libvirt + QEMU, D-Bus, polkit
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system
+  libvirt-clients qemu-system-x86 qemu-utils dbus polkitd
+  # tests: dbusmock, pytest, ISO and XML checks, the tiny guest, cloud-init's schema
+  python3-dbusmock python3-pytest busybox-static xorriso kmod libxml2-utils
+  cloud-init openssh-client util-linux valgrind
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
