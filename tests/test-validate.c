@@ -1,6 +1,8 @@
 /* Unit tests for service/validate.c: names, sizes, ranges and SSH keys. */
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "errors.h"
 #include "validate.h"
 
@@ -336,6 +338,51 @@ test_ssh_key_good (void)
     }
 }
 
+/* Fresh keys of each kind ssh-keygen makes, as a user's .pub file has them
+ * (the client strips the line break). */
+static void
+test_ssh_key_keygen (void)
+{
+  const char *kinds[][2] = { { "ed25519", "256" }, { "rsa", "2048" },
+                             { "ecdsa", "256" }, { "ecdsa", "384" },
+                             { "ecdsa", "521" } };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = NULL;
+
+  if (!g_file_test ("/usr/bin/ssh-keygen", G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("/usr/bin/ssh-keygen is not installed");
+      return;
+    }
+  tmp = g_dir_make_tmp ("test-validate-XXXXXX", &error);
+  g_assert_no_error (error);
+  for (size_t i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      g_autofree char *key = g_build_filename (tmp, "key", NULL);
+      g_autofree char *pub = g_strconcat (key, ".pub", NULL);
+      const char *argv[] = { "/usr/bin/ssh-keygen", "-q", "-t", kinds[i][0],
+                             "-b", kinds[i][1], "-N", "", "-C", "test key",
+                             "-f", key, NULL };
+      g_autofree char *line = NULL;
+      g_autoptr(GError) key_error = NULL;
+      int status = -1;
+
+      g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                    NULL, NULL, &status, &key_error);
+      g_assert_no_error (key_error);
+      g_assert_true (g_spawn_check_wait_status (status, NULL));
+      g_file_get_contents (pub, &line, NULL, &key_error);
+      g_assert_no_error (key_error);
+      g_strchomp (line);
+      note ("key", line);
+      g_assert_true (pvm_validate_ssh_key (line, &key_error));
+      g_assert_no_error (key_error);
+      g_assert_cmpint (g_remove (key), ==, 0);
+      g_assert_cmpint (g_remove (pub), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (tmp), ==, 0);
+}
+
 static void
 check_bad_key (const char *line, const char *fragment)
 {
@@ -469,6 +516,7 @@ main (int argc, char **argv)
   g_test_add_func ("/validate/range/cpus", test_cpus_range);
   g_test_add_func ("/validate/range/disk", test_disk_range);
   g_test_add_func ("/validate/ssh-key/good", test_ssh_key_good);
+  g_test_add_func ("/validate/ssh-key/keygen", test_ssh_key_keygen);
   g_test_add_func ("/validate/ssh-key/crafted", test_ssh_key_crafted);
   g_test_add_func ("/validate/ssh-key/bad-type", test_ssh_key_bad_type);
   g_test_add_func ("/validate/ssh-key/bad-data", test_ssh_key_bad_data);
