@@ -133,3 +133,23 @@ pvm_owner_name (guint32 uid)
   struct passwd *pw = getpwuid (uid);
   return pw != NULL ? g_strdup (pw->pw_name) : g_strdup_printf ("%u", uid);
 }
+
+GVariant *
+pvm_client_call (const PvmClient *client, gpointer proxy, const char *method,
+                 GVariant *params, int timeout_ms, GUnixFDList **out_fds, GError **error)
+{
+  if (out_fds != NULL)
+    return g_dbus_proxy_call_with_unix_fd_list_sync (G_DBUS_PROXY (proxy), method, params,
+                                                     pvm_client_call_flags (client),
+                                                     timeout_ms, NULL, out_fds, NULL, error);
+  return g_dbus_proxy_call_sync (G_DBUS_PROXY (proxy), method, params,
+                                 pvm_client_call_flags (client), timeout_ms, NULL, error);
+}
+
+void
+pvm_client_call_async (const PvmClient *client, gpointer proxy, const char *method,
+                       GVariant *params, int timeout_ms, GAsyncReadyCallback cb, gpointer data)
+{
+  g_dbus_proxy_call (G_DBUS_PROXY (proxy), method, params, pvm_client_call_flags (client),
+                     timeout_ms, NULL, cb, data);
+}

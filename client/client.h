@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 #include "pvm-generated.h"
 
@@ -28,6 +29,15 @@ PvmDBusVM *pvm_client_get_vm (const PvmClient *client, const char *name, GError 
 PvmDBusManager *pvm_client_get_manager (GError **error);
 /* Flags for a method call that may need polkit authentication. */
 GDBusCallFlags pvm_client_call_flags (const PvmClient *client);
+
+/* A method call with the client's interactive-authorization flag and a
+ * timeout in ms (the generated calls offer neither). */
+GVariant *pvm_client_call (const PvmClient *client, gpointer proxy, const char *method,
+                           GVariant *params, int timeout_ms, GUnixFDList **out_fds,
+                           GError **error);
+void pvm_client_call_async (const PvmClient *client, gpointer proxy, const char *method,
+                            GVariant *params, int timeout_ms, GAsyncReadyCallback cb,
+                            gpointer data);
 
 /* A JSON string literal for TEXT, appended to OUT. */
 void pvm_json_string (GString *out, const char *text);

@@ -1,5 +1,7 @@
 #include "daemon.h"
 
+#include <libvirt/virterror.h>
+
 #include "manager.h"
 #include "validate.h"
 #include "vm.h"
@@ -13,7 +15,11 @@ struct _PvmDaemon {
   PvmManager *manager;
   GHashTable *vms;        /* VM name -> PvmVm */
   GHashTable *creating;   /* VM names with a Create under way */
+  guint leases_id;        /* polls DHCP leases while a VM runs */
+  gboolean leases_reading;
 };
+
+#define LEASES_INTERVAL_SEC 2
 
 G_DEFINE_TYPE (PvmDaemon, pvm_daemon, G_TYPE_OBJECT)
 
@@ -134,6 +140,111 @@ on_disconnected (PvmHypervisor *hv, PvmDaemon *self)
     pvm_vm_set_unknown (vm);
 }
 
+/* ---- addresses: one DHCP lease query for all VMs ---- */
+
+static void
+leases_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  PvmDaemon *self = source;
+  GError *error = NULL;
+  virConnectPtr conn = pvm_hypervisor_dup_connection (self->hypervisor, &error);
+  virNetworkPtr net = NULL;
+  virNetworkDHCPLeasePtr *leases = NULL;
+  GHashTable *by_mac;
+  int n;
+
+  if (conn == NULL)
+    return g_task_return_error (task, error);
+  net = virNetworkLookupByName (conn, self->config->network);
+  n = net ? virNetworkGetDHCPLeases (net, NULL, &leases, 0) : -1;
+  if (n < 0)
+    {
+      pvm_set_libvirt_error (&error, "reading DHCP leases");
+      g_clear_pointer (&net, virNetworkFree);
+      virConnectClose (conn);
+      return g_task_return_error (task, error);
+    }
+  /* MAC -> GPtrArray of addresses */
+  by_mac = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                  (GDestroyNotify) g_ptr_array_unref);
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *mac = g_ascii_strdown (leases[i]->mac, -1);
+      GPtrArray *addrs = g_hash_table_lookup (by_mac, mac);
+      if (addrs == NULL)
+        {
+          addrs = g_ptr_array_new_with_free_func (g_free);
+          g_hash_table_insert (by_mac, g_strdup (mac), addrs);
+        }
+      g_ptr_array_add (addrs, g_strdup (leases[i]->ipaddr));
+      virNetworkDHCPLeaseFree (leases[i]);
+    }
+  free (leases);
+  virNetworkFree (net);
+  virConnectClose (conn);
+  g_task_return_pointer (task, by_mac, (GDestroyNotify) g_hash_table_unref);
+}
+
+static void
+leases_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  PvmDaemon *self = PVM_DAEMON (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) by_mac = g_task_propagate_pointer (G_TASK (res), &error);
+  GHashTableIter iter;
+  gpointer vm;
+
+  self->leases_reading = FALSE;
+  if (by_mac == NULL)
+    {
+      g_debug ("%s", error->message);
+      return;
+    }
+  g_hash_table_iter_init (&iter, self->vms);
+  while (g_hash_table_iter_next (&iter, NULL, &vm))
+    {
+      const char *mac = pvm_vm_get_mac (vm);
+      g_autofree char *lower = mac ? g_ascii_strdown (mac, -1) : NULL;
+      GPtrArray *addrs = lower ? g_hash_table_lookup (by_mac, lower) : NULL;
+      const char *state = pvm_dbus_vm_get_state (PVM_DBUS_VM (vm));
+
+      if (g_strcmp0 (state, "running") != 0)
+        continue;
+      if (addrs != NULL)
+        g_ptr_array_add (addrs, NULL);
+      pvm_vm_set_addresses (vm, addrs ? (const char * const *) addrs->pdata : NULL);
+      if (addrs != NULL)
+        g_ptr_array_remove_index (addrs, addrs->len - 1);
+    }
+}
+
+static gboolean
+any_running (PvmDaemon *self)
+{
+  GHashTableIter iter;
+  gpointer vm;
+
+  g_hash_table_iter_init (&iter, self->vms);
+  while (g_hash_table_iter_next (&iter, NULL, &vm))
+    if (g_strcmp0 (pvm_dbus_vm_get_state (PVM_DBUS_VM (vm)), "running") == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+on_leases_timer (gpointer data)
+{
+  PvmDaemon *self = data;
+  g_autoptr(GTask) task = NULL;
+
+  if (self->leases_reading || !any_running (self))
+    return G_SOURCE_CONTINUE;
+  self->leases_reading = TRUE;
+  task = g_task_new (self, NULL, leases_done, NULL);
+  g_task_run_in_thread (task, leases_thread);
+  return G_SOURCE_CONTINUE;
+}
+
 void
 pvm_daemon_export (PvmDaemon *self, GDBusConnection *connection)
 {
@@ -145,6 +256,7 @@ pvm_daemon_export (PvmDaemon *self, GDBusConnection *connection)
                                        G_DBUS_OBJECT_SKELETON (object));
   g_dbus_object_manager_server_set_connection (self->object_manager, connection);
   pvm_hypervisor_start (self->hypervisor);
+  self->leases_id = g_timeout_add_seconds (LEASES_INTERVAL_SEC, on_leases_timer, self);
 }
 
 static void
@@ -153,6 +265,7 @@ pvm_daemon_finalize (GObject *object)
   PvmDaemon *self = PVM_DAEMON (object);
 
   g_signal_handlers_disconnect_by_data (self->hypervisor, self);
+  g_clear_handle_id (&self->leases_id, g_source_remove);
   g_clear_pointer (&self->vms, g_hash_table_unref);
   g_clear_pointer (&self->creating, g_hash_table_unref);
   g_clear_object (&self->manager);

@@ -42,6 +42,7 @@ pvm_domain_info_free (PvmDomainInfo *info)
     return;
   g_free (info->name);
   g_free (info->mac);
+  g_free (info->console_log);
   pvm_metadata_clear (&info->meta);
   g_free (info);
 }
@@ -95,6 +96,22 @@ pvm_domain_reason_name (int state, int reason)
     }
 }
 
+/* gconfig does not expose a chardev's <log>: find the serial's in the XML. */
+static char *
+serial_log_path (const char *xml)
+{
+  g_autoptr(GRegex) re = g_regex_new ("<serial[^>]*>.*?<log file=['\"]([^'\"]+)['\"]",
+                                      G_REGEX_DOTALL, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autofree char *raw = NULL;
+
+  if (!g_regex_match (re, xml, 0, &match))
+    return NULL;
+  raw = g_match_info_fetch (match, 1);
+  /* libvirt writes &apos; etc. for odd characters; our names have none. */
+  return strchr (raw, '&') ? NULL : g_steal_pointer (&raw);
+}
+
 /* Memory, vCPUs and the first MAC, from the domain XML. */
 static void
 read_domain_xml (PvmDomainInfo *info, const char *xml)
@@ -111,6 +128,7 @@ read_domain_xml (PvmDomainInfo *info, const char *xml)
     if (info->mac == NULL && GVIR_CONFIG_IS_DOMAIN_INTERFACE (l->data))
       info->mac = g_strdup (gvir_config_domain_interface_get_mac (l->data));
   g_list_free_full (devices, g_object_unref);
+  info->console_log = serial_log_path (xml);
 }
 
 PvmDomainInfo *

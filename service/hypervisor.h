@@ -19,6 +19,7 @@ typedef struct {
   guint64 memory_mib;
   guint32 cpus;
   char *mac;             /* first NIC, or NULL */
+  char *console_log;     /* the serial console's log file, or NULL */
   PvmMetadata meta;
 } PvmDomainInfo;
 

@@ -83,7 +83,7 @@ main (int argc, char **argv)
       return EXIT_SUCCESS;
     }
   if (verbose)
-    g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
+    g_setenv ("G_MESSAGES_DEBUG", G_LOG_DOMAIN, TRUE);
   if (config_file == NULL)
     config_file = g_strdup (PVM_SYSCONFDIR "/project-vm/project-vm.conf");
 

@@ -11,6 +11,10 @@ G_DECLARE_FINAL_TYPE (PvmVm, pvm_vm, PVM, VM, PvmDBusVMSkeleton)
 
 PvmVm *pvm_vm_new (PvmDaemon *daemon, const PvmDomainInfo *info);
 const char *pvm_vm_get_name (PvmVm *self);
+/* The first NIC's MAC, to find its DHCP lease; NULL when it has none. */
+const char *pvm_vm_get_mac (PvmVm *self);
+/* NULL or empty: no address known. */
+void pvm_vm_set_addresses (PvmVm *self, const char * const *addresses);
 
 /* New facts from libvirt; emits StateChanged when the state moved. */
 void pvm_vm_update (PvmVm *self, const PvmDomainInfo *info, const char *reason);

@@ -131,7 +131,7 @@ def domain_xml(name, memory_mib=64, cpus=1, owner=0, image="debian-12",
 class Stack:
     """One private bus + polkit + project-vmd. Use as a context manager."""
 
-    def __init__(self, config_overrides=None, images=None, polkit="mock"):
+    def __init__(self, config_overrides=None, images=None, polkit="mock", daemon_env=None):
         self.tmp = tempfile.mkdtemp(prefix="pvm-test-")
         os.chmod(self.tmp, 0o755)
         self.procs = []
@@ -139,9 +139,11 @@ class Stack:
         self.images = images
         self.polkit = polkit
         self.storage_dir = os.path.join(self.tmp, "storage")
+        self.base_image = os.path.join(self.tmp, "base.qcow2")
         self.pool = "pvmtest-" + uuid.uuid4().hex[:8]
         self.created_domains = set()
         self.env = dict(os.environ)
+        self.daemon_env = daemon_env or {}
         self.daemon = None
         self.daemon_log = os.path.join(self.tmp, "project-vmd.log")
 
@@ -151,6 +153,7 @@ class Stack:
             self.start_bus()
             if self.polkit == "mock":
                 self.start_mock_polkit()
+            run(["qemu-img", "create", "-q", "-f", "qcow2", self.base_image, "64M"])
             self.config_path = self.write_config()
             self.start_daemon()
         except BaseException:
@@ -219,7 +222,8 @@ class Stack:
         log = open(self.daemon_log, "a")
         self.daemon = subprocess.Popen([DAEMON, "--config", self.config_path,
                                         "--verbose", *extra_args],
-                                       env=self.env, stdout=log, stderr=log)
+                                       env={**self.env, **self.daemon_env},
+                                       stdout=log, stderr=log)
         self.procs.append(self.daemon)
         wait_for(lambda: self.name_has_owner("org.projectvm") or self.daemon.poll() is not None,
                  what="project-vmd on the bus")
@@ -231,7 +235,7 @@ class Stack:
                  what="project-vmd to reach libvirt")
 
     def close(self):
-        for name in list(self.created_domains):
+        for name in list(self.created_domains) + self.project_domains():
             virsh("destroy", name, check=False)
             virsh("undefine", name, "--nvram", check=False)
         for p in reversed(self.procs):
@@ -276,9 +280,13 @@ class Stack:
 
     @staticmethod
     def as_user(cmd, uid):
+        """Runs CMD as UID with that user's groups and home."""
         if uid is None:
             return cmd
-        return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *cmd]
+        import pwd
+        pw = pwd.getpwuid(uid)
+        return ["setpriv", f"--reuid={uid}", f"--regid={pw.pw_gid}", "--init-groups",
+                "env", f"HOME={pw.pw_dir}", f"USER={pw.pw_name}", *cmd]
 
     def managed_objects(self):
         r = self.busctl("--json=short", "call", "org.projectvm", "/org/projectvm",
@@ -303,8 +311,58 @@ class Stack:
         virsh("define", path)
         return dom
 
+    def project_domains(self):
+        """Domains this stack's service made (their volumes are in our pool)."""
+        out = []
+        for dom in virsh("list", "--all", "--name").stdout.split():
+            if dom.startswith("project-"):
+                xml = virsh("dumpxml", dom, check=False).stdout
+                if self.storage_dir in xml:
+                    out.append(dom)
+        return out
+
+    def state_snapshot(self):
+        """What a failed call must leave unchanged: domains, pool volumes, files."""
+        files = []
+        for root, dirs, names in os.walk(self.storage_dir):
+            files.extend(os.path.join(root, n) for n in names)
+        vols = []
+        if virsh("pool-info", self.pool, check=False).returncode == 0:
+            virsh("pool-refresh", self.pool, check=False)
+            vols = virsh("vol-list", self.pool, check=False).stdout.split()
+        return (sorted(virsh("list", "--all", "--name").stdout.split()), sorted(vols),
+                sorted(files))
+
+    def create(self, name, *args, uid=None, check=True):
+        r = self.cli("--no-ask-password", "create", name, *args, uid=uid)
+        if check:
+            assert r.returncode == 0, r.stderr
+        self.created_domains.add(f"project-{name}")
+        return r
+
+    def vol_path(self, name, kind):
+        suffix = {"root": "-root.qcow2", "data": "-data.qcow2", "seed": "-seed.iso",
+                  "console": "-console.log"}[kind]
+        return os.path.join(self.storage_dir, f"project-{name}{suffix}")
+
     def log(self):
         return open(self.daemon_log).read()
+
+
+def ensure_user(name, groups=()):
+    """A real local user (dbus-daemon refuses uids it cannot resolve);
+    returns its uid."""
+    import pwd
+    for g in groups:
+        run(["groupadd", "-f", g])
+    try:
+        uid = pwd.getpwnam(name).pw_uid
+    except KeyError:
+        run(["useradd", "--create-home", "--shell", "/bin/bash", name])
+        uid = pwd.getpwnam(name).pw_uid
+    if groups:
+        run(["usermod", "-a", "-G", ",".join(groups), name])
+    return uid
 
 
 def vm_path(name):

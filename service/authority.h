@@ -1,0 +1,31 @@
+/* The one authorization check every method goes through: the caller's uid
+ * from the bus, the owner rule (acting on another user's VM needs
+ * org.projectvm.manage-others), and an asynchronous polkit check. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define PVM_ACTION_CREATE "org.projectvm.create"
+#define PVM_ACTION_MANAGE "org.projectvm.manage"
+#define PVM_ACTION_DESTROY "org.projectvm.destroy"
+#define PVM_ACTION_MANAGE_OTHERS "org.projectvm.manage-others"
+#define PVM_NO_OWNER G_MAXUINT32
+
+/* Called on the main context when the caller may go on. On a denial the
+ * invocation has been answered with NotAuthorized and this is not called.
+ * The callback owns user_data (free it with the destroy function given). */
+typedef void (*PvmAuthorizedFunc) (GDBusMethodInvocation *invocation,
+                                   guint32 caller_uid, gpointer user_data);
+
+/* ACTION is the action for the VM's owner; when OWNER is not PVM_NO_OWNER
+ * and differs from the caller, manage-others is checked instead. VM_NAME
+ * goes into the message polkit shows. On a denial USER_DATA is freed with
+ * DESTROY; when granted it passes to FUNC. */
+void pvm_authority_check (GDBusMethodInvocation *invocation,
+                          const char *action, const char *vm_name,
+                          guint32 owner, PvmAuthorizedFunc func,
+                          gpointer user_data, GDestroyNotify destroy);
+
+G_END_DECLS

@@ -1,0 +1,235 @@
+#include "storage.h"
+
+#include <libvirt/virterror.h>
+
+#include "errors.h"
+#include "gvir-autoptr.h"
+#include "hypervisor.h"
+
+#define GIB (G_GUINT64_CONSTANT (1) << 30)
+
+char *
+pvm_volume_name (const char *vm_name, PvmVolumeKind kind)
+{
+  static const char *suffix[] = { "-root.qcow2", "-data.qcow2", "-seed.iso", "-console.log" };
+  return g_strconcat ("project-", vm_name, suffix[kind], NULL);
+}
+
+/* libvirt-gconfig 4.0 writes <mode> in decimal while libvirt reads it as
+ * octal: hand it the number whose decimal digits are the octal ones. */
+static guint
+octal_digits (guint mode)
+{
+  return (mode >> 6 & 7) * 100 + (mode >> 3 & 7) * 10 + (mode & 7);
+}
+
+/* Root-only: the seed holds the caller's keys and maybe a Tailscale key. */
+static GVirConfigStoragePermissions *
+root_only (guint mode)
+{
+  GVirConfigStoragePermissions *perms = gvir_config_storage_permissions_new ();
+
+  gvir_config_storage_permissions_set_mode (perms, octal_digits (mode));
+  gvir_config_storage_permissions_set_owner (perms, 0);
+  gvir_config_storage_permissions_set_group (perms, 0);
+  return perms;
+}
+
+static char *
+pool_xml (const char *pool_name, const char *dir)
+{
+  g_autoptr(GVirConfigStoragePool) conf = gvir_config_storage_pool_new ();
+  g_autoptr(GVirConfigStoragePoolTarget) target = gvir_config_storage_pool_target_new ();
+  g_autoptr(GVirConfigStoragePermissions) perms = root_only (0711);
+
+  gvir_config_storage_pool_set_pool_type (conf, GVIR_CONFIG_STORAGE_POOL_TYPE_DIR);
+  gvir_config_storage_pool_set_name (conf, pool_name);
+  gvir_config_storage_pool_target_set_path (target, dir);
+  gvir_config_storage_pool_target_set_permissions (target, perms);
+  gvir_config_storage_pool_set_target (conf, target);
+  return gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (conf));
+}
+
+virStoragePoolPtr
+pvm_storage_ensure_pool (virConnectPtr conn, const char *pool_name, const char *dir,
+                         GError **error)
+{
+  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, pool_name);
+  int active;
+
+  if (pool == NULL)
+    {
+      g_autofree char *xml = NULL;
+
+      if (virGetLastErrorCode () != VIR_ERR_NO_STORAGE_POOL)
+        return pvm_set_libvirt_error (error, "looking up the storage pool"), NULL;
+      xml = pool_xml (pool_name, dir);
+      pool = virStoragePoolDefineXML (conn, xml, 0);
+      if (pool == NULL)
+        return pvm_set_libvirt_error (error, "defining the storage pool"), NULL;
+      if (virStoragePoolBuild (pool, 0) < 0)
+        {
+          pvm_set_libvirt_error (error, "building the storage pool");
+          virStoragePoolUndefine (pool);
+          virStoragePoolFree (pool);
+          return NULL;
+        }
+      virStoragePoolSetAutostart (pool, 1);
+    }
+  active = virStoragePoolIsActive (pool);
+  if (active == 0 && virStoragePoolCreate (pool, 0) < 0)
+    active = -1;
+  /* Files made or removed behind libvirt's back only show after a refresh. */
+  if (active < 0 || virStoragePoolRefresh (pool, 0) < 0)
+    {
+      pvm_set_libvirt_error (error, "starting the storage pool");
+      virStoragePoolFree (pool);
+      return NULL;
+    }
+  return pool;
+}
+
+virStorageVolPtr
+pvm_storage_lookup (virStoragePoolPtr pool, const char *vol_name, GError **error)
+{
+  virStorageVolPtr vol = virStorageVolLookupByName (pool, vol_name);
+
+  if (vol == NULL && virGetLastErrorCode () != VIR_ERR_NO_STORAGE_VOL)
+    pvm_set_libvirt_error (error, "looking up a volume");
+  return vol;
+}
+
+static virStorageVolPtr
+create_volume (virStoragePoolPtr pool, GVirConfigStorageVol *conf, const char *what,
+               GError **error)
+{
+  g_autofree char *xml = gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (conf));
+  virStorageVolPtr vol = virStorageVolCreateXML (pool, xml, 0);
+
+  if (vol == NULL)
+    pvm_set_libvirt_error (error, what);
+  return vol;
+}
+
+static GVirConfigStorageVol *
+volume_conf (const char *vol_name, guint64 capacity, const char *format,
+             guint mode)
+{
+  GVirConfigStorageVol *conf = gvir_config_storage_vol_new ();
+  g_autoptr(GVirConfigStorageVolTarget) target = gvir_config_storage_vol_target_new ();
+  g_autoptr(GVirConfigStoragePermissions) perms = root_only (mode);
+
+  gvir_config_storage_vol_set_name (conf, vol_name);
+  gvir_config_storage_vol_set_capacity (conf, capacity);
+  gvir_config_storage_vol_set_allocation (conf, 0);   /* sparse */
+  gvir_config_storage_vol_target_set_format (target, format);
+  gvir_config_storage_vol_target_set_permissions (target, perms);
+  gvir_config_storage_vol_set_target (conf, target);
+  return conf;
+}
+
+virStorageVolPtr
+pvm_storage_create_overlay (virStoragePoolPtr pool, const char *vol_name,
+                            const char *backing_path, GError **error)
+{
+  /* Capacity 0: qemu-img takes the base image's size. */
+  g_autoptr(GVirConfigStorageVol) conf =
+      volume_conf (vol_name, 0, "qcow2", 0600);
+  g_autoptr(GVirConfigStorageVolBackingStore) backing =
+      gvir_config_storage_vol_backing_store_new ();
+
+  gvir_config_storage_vol_backing_store_set_path (backing, backing_path);
+  gvir_config_storage_vol_backing_store_set_format (backing, "qcow2");
+  gvir_config_storage_vol_set_backing_store (conf, backing);
+  return create_volume (pool, conf, "creating the overlay over the base image", error);
+}
+
+virStorageVolPtr
+pvm_storage_create_disk (virStoragePoolPtr pool, const char *vol_name, guint64 gib,
+                         GError **error)
+{
+  g_autoptr(GVirConfigStorageVol) conf =
+      volume_conf (vol_name, gib * GIB, "qcow2", 0600);
+  return create_volume (pool, conf, "creating the project disk", error);
+}
+
+static gboolean
+upload (virConnectPtr conn, virStorageVolPtr vol, GBytes *content, GError **error)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (content, &size);
+  virStreamPtr stream = virStreamNew (conn, 0);
+  gsize sent = 0;
+
+  if (stream == NULL)
+    return pvm_set_libvirt_error (error, "opening an upload stream"), FALSE;
+  if (virStorageVolUpload (vol, stream, 0, size, 0) < 0)
+    goto fail;
+  while (sent < size)
+    {
+      int n = virStreamSend (stream, data + sent, MIN (size - sent, 256 * 1024));
+      if (n < 0)
+        goto fail;
+      sent += n;
+    }
+  /* Only a finished stream means the bytes are on the libvirt host. */
+  if (virStreamFinish (stream) < 0)
+    goto fail;
+  virStreamFree (stream);
+  return TRUE;
+
+fail:
+  pvm_set_libvirt_error (error, "uploading the seed ISO");
+  virStreamAbort (stream);
+  virStreamFree (stream);
+  return FALSE;
+}
+
+virStorageVolPtr
+pvm_storage_create_from_bytes (virConnectPtr conn, virStoragePoolPtr pool,
+                               const char *vol_name, GBytes *content, GError **error)
+{
+  g_autoptr(GVirConfigStorageVol) conf =
+      volume_conf (vol_name, g_bytes_get_size (content),
+                   "raw", 0600);
+  virStorageVolPtr vol = create_volume (pool, conf, "creating the seed volume", error);
+
+  if (vol == NULL)
+    return NULL;
+  if (!upload (conn, vol, content, error))
+    {
+      virStorageVolDelete (vol, 0);
+      virStorageVolFree (vol);
+      return NULL;
+    }
+  return vol;
+}
+
+gboolean
+pvm_storage_delete (virStoragePoolPtr pool, const char *vol_name, GError **error)
+{
+  virStorageVolPtr vol = pvm_storage_lookup (pool, vol_name, error);
+  int rc;
+
+  if (vol == NULL)
+    return error == NULL || *error == NULL;
+  rc = virStorageVolDelete (vol, 0);
+  virStorageVolFree (vol);
+  if (rc < 0)
+    {
+      g_autofree char *what = g_strdup_printf ("deleting %s", vol_name);
+      pvm_set_libvirt_error (error, what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+pvm_storage_path (virStorageVolPtr vol, GError **error)
+{
+  char *path = virStorageVolGetPath (vol);
+
+  if (path == NULL)
+    pvm_set_libvirt_error (error, "reading a volume path");
+  return path;
+}
