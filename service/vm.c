@@ -375,6 +375,9 @@ step_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   else if (step == STEP_POWER_OFF && virDomainDestroy (dom) < 0 &&
            virDomainIsActive (dom) == 1)
     pvm_set_libvirt_error (&error, "powering the VM off");
+  else if (step == STEP_CONSOLE && !active)
+    g_set_error (&error, PVM_ERROR, PVM_ERROR_FAILED,
+                 "the VM \"%s\" is not running; start it first", call->self->name);
   else if (step == STEP_CONSOLE)
     call->console_stream = pvm_console_stream_open (conn, dom, &call->console_fd, &error);
 

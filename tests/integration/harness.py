@@ -131,7 +131,8 @@ def domain_xml(name, memory_mib=64, cpus=1, owner=0, image="debian-12",
 class Stack:
     """One private bus + polkit + project-vmd. Use as a context manager."""
 
-    def __init__(self, config_overrides=None, images=None, polkit="mock", daemon_env=None):
+    def __init__(self, config_overrides=None, images=None, polkit="mock", daemon_env=None,
+                 bus="permissive"):
         self.tmp = tempfile.mkdtemp(prefix="pvm-test-")
         os.chmod(self.tmp, 0o755)
         self.procs = []
@@ -144,15 +145,22 @@ class Stack:
         self.created_domains = set()
         self.env = dict(os.environ)
         self.daemon_env = daemon_env or {}
+        self.bus = bus
+        self.installed = []
         self.daemon = None
         self.daemon_log = os.path.join(self.tmp, "project-vmd.log")
 
     # -- setup --
     def __enter__(self):
         try:
-            self.start_bus()
+            if self.bus == "system":
+                self.start_system_bus()
+            else:
+                self.start_bus()
             if self.polkit == "mock":
                 self.start_mock_polkit()
+            elif self.polkit == "real":
+                self.start_real_polkit()
             run(["qemu-img", "create", "-q", "-f", "qcow2", self.base_image, "64M"])
             self.config_path = self.write_config()
             self.start_daemon()
@@ -175,6 +183,48 @@ class Stack:
         self.bus_address = p.stdout.readline().strip()
         self.env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus_address
         self.env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+
+    def start_system_bus(self):
+        """A bus with Debian's system policy (deny by default) plus the
+        shipped org.projectvm policy from data/."""
+        socket = os.path.join(self.tmp, "system_bus_socket")
+        conf = open("/usr/share/dbus-1/system.conf").read()
+        conf = re.sub(r"<listen>.*?</listen>", f"<listen>unix:path={socket}</listen>", conf)
+        conf = re.sub(r"<fork\s*/>|<pidfile>.*?</pidfile>|<syslog\s*/>|<user>.*?</user>", "", conf)
+        conf = conf.replace("<includedir>system.d</includedir>",
+                            "<includedir>/usr/share/dbus-1/system.d</includedir>")
+        conf = conf.replace("<includedir>/etc/dbus-1/system.d</includedir>", "")
+        conf = re.sub(r"<include[^>]*>system-local.conf</include>", "", conf)
+        conf = conf.replace("</busconfig>",
+                            f"<include>{SOURCE}/data/org.projectvm.conf</include></busconfig>")
+        path = os.path.join(self.tmp, "bus.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        p = subprocess.Popen(["dbus-daemon", f"--config-file={path}", "--nofork",
+                              "--print-address=1"], stdout=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        self.bus_address = p.stdout.readline().strip()
+        self.env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus_address
+        self.env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+
+    def install(self, src, dest):
+        shutil.copy(src, dest)
+        os.chmod(dest, 0o644)
+        self.installed.append(dest)
+
+    def start_real_polkit(self):
+        """polkitd itself, with the shipped actions and rules installed where
+        it reads them (removed again in close())."""
+        self.install(os.path.join(SOURCE, "data", "org.projectvm.policy"),
+                     "/usr/share/polkit-1/actions/org.projectvm.policy")
+        os.makedirs("/etc/polkit-1/rules.d", exist_ok=True)
+        self.install(os.path.join(SOURCE, "data", "50-project-vm.rules"),
+                     "/etc/polkit-1/rules.d/50-project-vm.rules")
+        p = subprocess.Popen(["/usr/lib/polkit-1/polkitd", "--no-debug"], env=self.env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        wait_for(lambda: self.name_has_owner("org.freedesktop.PolicyKit1"),
+                 what="polkitd")
 
     def start_mock_polkit(self):
         p = subprocess.Popen([PYTHON, "-m", "dbusmock", "--template", "polkitd",
@@ -253,6 +303,11 @@ class Stack:
                     virsh("vol-delete", line.split()[0], "--pool", self.pool, check=False)
             virsh("pool-destroy", self.pool, check=False)
             virsh("pool-undefine", self.pool, check=False)
+        for path in self.installed:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     # -- clients --
@@ -330,8 +385,9 @@ class Stack:
         if virsh("pool-info", self.pool, check=False).returncode == 0:
             virsh("pool-refresh", self.pool, check=False)
             vols = virsh("vol-list", self.pool, check=False).stdout.split()
-        return (sorted(virsh("list", "--all", "--name").stdout.split()), sorted(vols),
-                sorted(files))
+        doms = [d for d in virsh("list", "--all", "--name").stdout.split()
+                if d.startswith("project-")]
+        return (sorted(doms), sorted(vols), sorted(files))
 
     def create(self, name, *args, uid=None, check=True):
         r = self.cli("--no-ask-password", "create", name, *args, uid=uid)
