@@ -159,14 +159,14 @@ pvm_cmd_create (const PvmClient *client, int argc, char **argv)
     if (!read_key_file (key_files->pdata[i], keys, &error))
       return pvm_client_fail ("reading the ssh key: %s", error->message);
   if (key_files->len == 0 && !default_keys (keys))
-    g_printerr ("project-vm: no ~/.ssh/*.pub found: the VM gets no ssh key (use --ssh-key FILE)\n");
+    g_printerr ("project-vm: warning: no ~/.ssh/*.pub found: the VM gets no ssh key (use --ssh-key FILE)\n");
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  if (memory)
+  if (pos->len > 1)
     g_variant_builder_add (&b, "{sv}", "memory-mib", g_variant_new_uint64 (memory));
-  if (cpus)
+  if (pos->len > 2)
     g_variant_builder_add (&b, "{sv}", "cpus", g_variant_new_uint32 ((guint32) cpus));
-  if (disk)
+  if (pos->len > 3)
     g_variant_builder_add (&b, "{sv}", "disk-gib", g_variant_new_uint64 (disk));
   if (image)
     g_variant_builder_add (&b, "{sv}", "image", g_variant_new_string (image));
@@ -272,7 +272,10 @@ on_start_done (GObject *source, GAsyncResult *res, gpointer data)
 {
   StartWait *w = data;
 
-  g_autoptr(GVariant) reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), res, &w->error);
+  GVariant *reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), res, &w->error);
+
+  if (reply != NULL)
+    g_variant_unref (reply);
   g_main_loop_quit (w->loop);
 }
 
