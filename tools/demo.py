@@ -1,46 +1,61 @@
-"""The main job, shown step by step with real output: the service on a
-private system bus (with python-dbusmock's polkitd) over the real libvirtd,
-and the client listing and watching project VMs."""
+"""The main job, step by step with real output: project-vmd on a private
+system bus with Debian's bus policy plus ours, the real polkitd with the
+shipped actions and rules, the real libvirtd; an unprivileged user in the
+group project-vm creates, boots, inspects, stops and destroys a VM with the
+project-vm CLI. The guest is the tiny test guest (a Debian cloud kernel and
+a busybox initramfs that plays cloud-init's part), so this takes seconds."""
 
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+import guest  # noqa: E402
 import harness  # noqa: E402
 
+USER = "pvm-demo"
 
-def show(stack, *args):
-    print(f"\n$ project-vm {' '.join(args)}", flush=True)
-    r = stack.cli(*args)
+
+def step(stack, uid, *args, check=True):
+    print(f"\n{USER}$ project-vm {' '.join(args)}", flush=True)
+    t0 = time.monotonic()
+    r = stack.cli("--no-ask-password", *args, uid=uid, timeout=600)
     sys.stdout.write(r.stdout)
-    sys.stderr.write(r.stderr)
+    sys.stdout.write(r.stderr)
+    print(f"   ({time.monotonic() - t0:.1f} s, exit {r.returncode})", flush=True)
+    if check and r.returncode != 0:
+        sys.exit(1)
     return r
 
 
 def main():
     harness.ensure_libvirtd()
     harness.ensure_default_network()
-    with harness.Stack() as stack:
-        print(f"project-vmd runs on a private system bus: {stack.bus_address}")
-        name = "demo"
-        dom = stack.define(name, memory_mib=128, cpus=1, image="tiny", disk_gib=1,
-                           created_at=int(time.time()))
-        print(f"defined libvirt domain {dom} with project-vm metadata")
-        harness.wait_for(lambda: stack.vm_props(name), what="the VM object")
-        show(stack, "list")
-        mon = stack.cli_popen("monitor")
+    uid = harness.ensure_user(USER, groups=["project-vm"])
+    images = guest.tiny_images()
+    key_dir = f"/home/{USER}/.ssh"
+    if not os.path.exists(f"{key_dir}/id_ed25519.pub"):
+        harness.run(["runuser", "-u", USER, "--", "ssh-keygen", "-q", "-t", "ed25519",
+                     "-N", "", "-f", f"{key_dir}/id_ed25519"])
+    with harness.Stack(images=images, polkit="real", bus="system",
+                       config_overrides={"defaults": {"memory-mib": "256"}}) as stack:
+        print(f"project-vmd is up on a private system bus ({stack.bus_address}),")
+        print("with polkitd, the shipped polkit rules and bus policy, and libvirtd.")
+        print(f"{USER} (uid {uid}) is in the group project-vm.")
+        step(stack, uid, "create", "demo", "256M", "1", "1G")
+        mon = stack.cli_popen("monitor", uid=uid)
         mon.stderr.readline()
-        print("\n$ virsh start project-demo; virsh destroy project-demo   (outside the service)")
-        harness.virsh("start", dom)
-        show(stack, "status", name)
-        harness.virsh("destroy", dom)
+        step(stack, uid, "start", "demo", "--wait", "--timeout", "120")
+        harness.wait_for(lambda: stack.vm_props("demo")["Addresses"], timeout=30,
+                         what="an address")
+        step(stack, uid, "list")
+        step(stack, uid, "status", "demo")
+        step(stack, uid, "stop", "demo")
+        step(stack, uid, "destroy", "demo", "--yes")
         time.sleep(0.5)
         mon.terminate()
-        print("\n$ project-vm monitor   (what it printed meanwhile)")
+        print(f"\n{USER}$ project-vm monitor   (what it printed meanwhile)")
         sys.stdout.write(mon.communicate()[0])
-        show(stack, "list", "--json")
 
 
 if __name__ == "__main__":
