@@ -252,7 +252,7 @@ create_vm (CreateJob *job, Made *made, GError **error)
   g_autoptr(GBytes) iso = NULL;
   g_autoptr(GError) local = NULL;
   virStorageVolPtr vols[3] = { NULL };
-  g_autofree char *paths[3] = { NULL };
+  char *paths[3] = { NULL };   /* libvirt's strings: free() */
   g_autofree char *dir = NULL;
   g_autofree char *console_log = NULL;
   PvmMetadata meta = { 0 };
@@ -319,8 +319,11 @@ create_vm (CreateJob *job, Made *made, GError **error)
 
 out:
   for (int i = 0; i < 3; i++)
-    if (vols[i] != NULL)
-      virStorageVolFree (vols[i]);
+    {
+      if (vols[i] != NULL)
+        virStorageVolFree (vols[i]);
+      free (paths[i]);
+    }
   return info;
 }
 

@@ -101,7 +101,7 @@ finish_start_wait (PvmVm *self, GError *error)
   if (error != NULL)
     g_dbus_method_invocation_return_gerror (self->waiting, error);
   else
-    pvm_dbus_vm_complete_start (PVM_DBUS_VM (self), g_object_ref (self->waiting));
+    pvm_dbus_vm_complete_start (PVM_DBUS_VM (self), self->waiting);
   end_wait (self);
 }
 
@@ -110,7 +110,7 @@ static void stop_finish_forced (PvmVm *self);
 static void
 finish_stop_wait (PvmVm *self, const char *outcome)
 {
-  pvm_dbus_vm_complete_stop (PVM_DBUS_VM (self), g_object_ref (self->waiting), outcome);
+  pvm_dbus_vm_complete_stop (PVM_DBUS_VM (self), self->waiting, outcome);
   end_wait (self);
 }
 
@@ -238,6 +238,9 @@ typedef enum { STEP_START, STEP_SHUTDOWN, STEP_POWER_OFF, STEP_CONSOLE } Step;
 
 /* ---- one call's plumbing: authorize, parse, run a libvirt step ---- */
 
+/* A call in progress. It holds a reference of its own on the invocation;
+ * answering (complete or return_error) consumes the reference GDBus handed
+ * to the handler, so answers pass call->invocation, never a stolen one. */
 typedef struct {
   PvmVm *self;
   GDBusMethodInvocation *invocation;
@@ -445,7 +448,7 @@ start_done (GObject *source, GAsyncResult *res, gpointer data)
       g_strcmp0 (pvm_dbus_vm_get_cloud_init (PVM_DBUS_VM (self)), "done") == 0)
     {
       self->op = NULL;
-      pvm_dbus_vm_complete_start (PVM_DBUS_VM (self), g_steal_pointer (&call->invocation));
+      pvm_dbus_vm_complete_start (PVM_DBUS_VM (self), call->invocation);
       return;
     }
   self->waiting = g_steal_pointer (&call->invocation);
@@ -508,7 +511,7 @@ power_off_done (GObject *source, GAsyncResult *res, gpointer data)
   self->op = NULL;
   if (step_failed (call, res))
     return;
-  pvm_dbus_vm_complete_stop (PVM_DBUS_VM (self), g_steal_pointer (&call->invocation),
+  pvm_dbus_vm_complete_stop (PVM_DBUS_VM (self), call->invocation,
                              call->outcome == WAS_STOPPED ? "already-stopped" : "forced");
 }
 
@@ -546,7 +549,7 @@ shutdown_done (GObject *source, GAsyncResult *res, gpointer data)
   if (call->outcome == WAS_STOPPED)
     {
       self->op = NULL;
-      pvm_dbus_vm_complete_stop (PVM_DBUS_VM (self), g_steal_pointer (&call->invocation),
+      pvm_dbus_vm_complete_stop (PVM_DBUS_VM (self), call->invocation,
                                  "already-stopped");
       return;
     }
@@ -616,7 +619,7 @@ destroy_done (GObject *source, GAsyncResult *res, gpointer data)
     return;
   /* The undefine event removes it too; whichever comes first wins. */
   pvm_daemon_remove_vm (self->daemon, self->name);
-  pvm_dbus_vm_complete_destroy (PVM_DBUS_VM (self), g_steal_pointer (&call->invocation));
+  pvm_dbus_vm_complete_destroy (PVM_DBUS_VM (self), call->invocation);
 }
 
 static void
@@ -672,7 +675,7 @@ console_done (GObject *source, GAsyncResult *res, gpointer data)
   /* The bridge owns the stream and the service's end of the socket now. */
   pvm_console_bridge_start (g_steal_pointer (&call->console_stream));
   pvm_dbus_vm_complete_open_console (PVM_DBUS_VM (call->self),
-                                     g_steal_pointer (&call->invocation), fds,
+                                     call->invocation, fds,
                                      g_variant_new_handle (index));
 }
 

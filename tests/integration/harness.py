@@ -22,6 +22,8 @@ CLI = os.path.join(BUILD, "client", "project-vm")
 PYTHON = "/usr/bin/python3"   # Debian's, with dbusmock and gi
 URI = "qemu:///system"
 METADATA_NS = "https://projectvm.org/xmlns/project-vm/1"
+VALGRIND_ERROR = 99
+GLIB_SUPP = "/usr/share/glib-2.0/valgrind/glib.supp"
 ACTIONS = ["org.projectvm.create", "org.projectvm.manage",
            "org.projectvm.destroy", "org.projectvm.manage-others"]
 
@@ -147,6 +149,7 @@ class Stack:
         self.daemon_env = daemon_env or {}
         self.bus = bus
         self.installed = []
+        self.valgrind_logs = []
         self.daemon = None
         self.daemon_log = os.path.join(self.tmp, "project-vmd.log")
 
@@ -268,23 +271,59 @@ class Stack:
             f.write(self.config_text())
         return path
 
+    def daemon_command(self):
+        """project-vmd, under valgrind's memcheck when PVM_VALGRIND=1."""
+        if os.environ.get("PVM_VALGRIND") != "1":
+            return [DAEMON]
+        self.valgrind_log = os.path.join(self.tmp, f"valgrind-{len(self.procs)}.log")
+        self.valgrind_logs.append(self.valgrind_log)
+        cmd = ["valgrind", "--quiet", "--num-callers=40", "--leak-check=full", "--show-leak-kinds=definite",
+               "--errors-for-leak-kinds=definite", f"--error-exitcode={VALGRIND_ERROR}",
+               f"--log-file={self.valgrind_log}"]
+        if os.path.exists(GLIB_SUPP):
+            cmd.append(f"--suppressions={GLIB_SUPP}")
+        return cmd + [DAEMON]
+
     def start_daemon(self, extra_args=()):
         log = open(self.daemon_log, "a")
-        self.daemon = subprocess.Popen([DAEMON, "--config", self.config_path,
+        offset = log.tell()
+        self.daemon = subprocess.Popen([*self.daemon_command(), "--config", self.config_path,
                                         "--verbose", *extra_args],
                                        env={**self.env, **self.daemon_env},
                                        stdout=log, stderr=log)
         self.procs.append(self.daemon)
+        slow = 10 if self.valgrind_logs else 1
         wait_for(lambda: self.name_has_owner("org.projectvm") or self.daemon.poll() is not None,
-                 what="project-vmd on the bus")
+                 timeout=10 * slow, what="project-vmd on the bus")
         if self.daemon.poll() is not None:
             raise AssertionError("project-vmd exited: " + open(self.daemon_log).read())
         # The service owns its name before libvirt has answered; the Manager
         # is there at once, VMs once libvirt is synced.
-        wait_for(lambda: "connected to" in open(self.daemon_log).read(),
-                 what="project-vmd to reach libvirt")
+        wait_for(lambda: "connected to" in open(self.daemon_log).read()[offset:],
+                 timeout=10 * slow, what="project-vmd to reach libvirt")
+
+    def stop_daemon(self):
+        """Stops project-vmd; under valgrind, fails on any memory error or
+        definite leak it reported."""
+        if self.daemon is None or self.daemon.poll() is not None:
+            return
+        self.daemon.terminate()
+        try:
+            status = self.daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.daemon.kill()
+            status = self.daemon.wait()
+        if self.valgrind_logs and status == VALGRIND_ERROR:
+            report = "".join(open(p).read() for p in self.valgrind_logs if os.path.exists(p))
+            raise AssertionError("valgrind found errors in project-vmd:\n" + report[-6000:])
 
     def close(self):
+        try:
+            self.stop_daemon()
+        finally:
+            self.cleanup()
+
+    def cleanup(self):
         for name in list(self.created_domains) + self.project_domains():
             virsh("destroy", name, check=False)
             virsh("undefine", name, "--nvram", check=False)

@@ -262,14 +262,12 @@ def test_failed_create_keeps_a_kept_disk(key_file):
         name = unique("kd")
         # a disk kept from an earlier life of this VM
         virsh("pool-list")
-        stack.daemon.terminate()
-        stack.daemon.wait()
+        stack.stop_daemon()
         stack.daemon_env = {}
         stack.start_daemon()
         stack.create(name, "--ssh-key", str(key_file))
         assert stack.cli("destroy", name, "--keep-data").returncode == 0
-        stack.daemon.terminate()
-        stack.daemon.wait()
+        stack.stop_daemon()
         stack.daemon_env = {"PVM_TEST_FAIL_STEP": "define"}
         stack.start_daemon()
         r = stack.cli("create", name, "--ssh-key", str(key_file))

@@ -214,8 +214,7 @@ def test_help_lists_commands():
 
 def test_client_without_service_says_so(tmp_path):
     with Stack() as s:
-        s.daemon.terminate()
-        s.daemon.wait()
+        s.stop_daemon()
         r = s.cli("list")
         assert r.returncode == 1
         assert "service is not running" in r.stderr
