@@ -63,14 +63,39 @@ fail (const Loader *l, GError **error, const char *group, const char *key,
   return FALSE;
 }
 
+/* The value of KEY, unescaped; NULL in *out when the key is not there. A
+ * value GKeyFile cannot read (not UTF-8, a bad escape) is an error, never
+ * the same as a missing key: it must not quietly become the default. */
+static gboolean
+lookup (const Loader *l, const char *group, const char *key, char **out,
+        GError **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  /* GLib 2.74 returns a value for an invalid escape sequence ("\\q") and
+   * sets the error too: the error decides. */
+  *out = g_key_file_get_string (l->kf, group, key, &local);
+  if (local == NULL)
+    return TRUE;
+  g_clear_pointer (out, g_free);
+  if (g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND)
+      || g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+    return TRUE;
+  if (g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_UNKNOWN_ENCODING))
+    return fail (l, error, group, key, "the value is not valid UTF-8");
+  return fail (l, error, group, key, "%s", local->message);
+}
+
 /* A string value; missing gives DEFAULT (NULL: the key is required). */
 static gboolean
 get_string (const Loader *l, const char *group, const char *key,
             const char *fallback, gboolean allow_empty, char **out,
             GError **error)
 {
-  g_autofree char *value = g_key_file_get_string (l->kf, group, key, NULL);
+  g_autofree char *value = NULL;
 
+  if (!lookup (l, group, key, &value, error))
+    return FALSE;
   if (value == NULL)
     {
       if (fallback == NULL)
@@ -89,9 +114,11 @@ get_uint (const Loader *l, const char *group, const char *key,
           guint64 fallback, guint64 min, guint64 max, guint64 *out,
           GError **error)
 {
-  g_autofree char *value = g_key_file_get_string (l->kf, group, key, NULL);
+  g_autofree char *value = NULL;
   guint64 n;
 
+  if (!lookup (l, group, key, &value, error))
+    return FALSE;
   if (value == NULL)
     {
       *out = fallback;
@@ -236,21 +263,14 @@ check_groups (const Loader *l, GError **error)
   return TRUE;
 }
 
-PvmConfig *
-pvm_config_load (const char *file, GError **error)
+/* Checks a loaded key file; NAME is the file name for the errors. */
+static PvmConfig *
+config_from_key_file (GKeyFile *kf, const char *name, GError **error)
 {
-  g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(PvmConfig) c = g_new0 (PvmConfig, 1);
-  g_autoptr(GError) local = NULL;
   g_auto(GStrv) groups = NULL;
-  Loader l = { kf, file };
+  Loader l = { kf, name };
 
-  if (!g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, &local))
-    {
-      g_set_error (error, PVM_ERROR, PVM_ERROR_INVALID_ARGUMENT,
-                   "%s: %s", file, local->message);
-      return NULL;
-    }
   c->images = g_ptr_array_new_with_free_func ((GDestroyNotify) pvm_image_free);
   if (!check_groups (&l, error) ||
       !load_libvirt (&l, c, error) ||
@@ -271,6 +291,39 @@ pvm_config_load (const char *file, GError **error)
       return NULL;
     }
   return g_steal_pointer (&c);
+}
+
+static gboolean
+load_failed (const char *name, GError *local, GError **error)
+{
+  g_set_error (error, PVM_ERROR, PVM_ERROR_INVALID_ARGUMENT,
+               "%s: %s", name, local->message);
+  return FALSE;
+}
+
+PvmConfig *
+pvm_config_load (const char *file, GError **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GError) local = NULL;
+
+  /* Not through pvm_config_load_from_data: GKeyFile's own read gives the
+   * plain "No such file or directory" for a missing file. */
+  if (!g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, &local))
+    return load_failed (file, local, error), NULL;
+  return config_from_key_file (kf, file, error);
+}
+
+PvmConfig *
+pvm_config_load_from_data (const char *data, gsize len, const char *name,
+                           GError **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GError) local = NULL;
+
+  if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local))
+    return load_failed (name, local, error), NULL;
+  return config_from_key_file (kf, name, error);
 }
 
 const PvmImage *

@@ -42,6 +42,9 @@ typedef struct {
 
 /* Loads and checks FILE. Errors name the file, the key and the problem. */
 PvmConfig *pvm_config_load (const char *file, GError **error);
+/* The same from LEN bytes of DATA; NAME stands for the file in errors. */
+PvmConfig *pvm_config_load_from_data (const char *data, gsize len,
+                                      const char *name, GError **error);
 void pvm_config_free (PvmConfig *config);
 const PvmImage *pvm_config_find_image (const PvmConfig *config, const char *name);
 /* The image names, NULL-terminated, for the Images property. */

@@ -50,8 +50,6 @@ gboolean
 pvm_options_parse (GVariant *options, const PvmOptionSpec *specs, GError **error)
 {
   GVariantIter iter;
-  const char *key;
-  GVariant *value;
 
   if (g_variant_n_children (options) > PVM_OPTIONS_MAX)
     {
@@ -61,11 +59,15 @@ pvm_options_parse (GVariant *options, const PvmOptionSpec *specs, GError **error
       return FALSE;
     }
   g_variant_iter_init (&iter, options);
-  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+  for (;;)
     {
-      g_autoptr(GVariant) owned = value;
-      const PvmOptionSpec *spec = find_spec (specs, key);
+      g_autoptr(GVariant) value = NULL;
+      const char *key;
+      const PvmOptionSpec *spec;
 
+      if (!g_variant_iter_next (&iter, "{&sv}", &key, &value))
+        break;
+      spec = find_spec (specs, key);
       if (spec == NULL)
         {
           g_autofree char *escaped = g_strescape (key, NULL);

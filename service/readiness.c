@@ -41,12 +41,18 @@ pvm_readiness_scan (const char *tail, const char *buf, gsize len, char **new_tai
   const gsize keep = strlen (PVM_READY_MARKER) - 1;
   g_autoptr(GString) s = g_string_new (tail);
   gboolean found;
+  const char *from, *nul;
 
   g_string_append_len (s, buf, len);
   /* Console output may hold NULs: search with memmem, not strstr. */
   found = memmem (s->str, s->len, PVM_READY_MARKER, strlen (PVM_READY_MARKER)) != NULL;
-  *new_tail = g_strndup (s->str + (s->len > keep ? s->len - keep : 0),
-                         MIN (s->len, keep));
+  /* The tail is a C string, so keep only what follows the last NUL of the
+   * last KEEP bytes: no marker continues across a NUL anyway, and a NUL
+   * kept in it would cut off the marker's start after it. */
+  from = s->str + (s->len > keep ? s->len - keep : 0);
+  while ((nul = memchr (from, '\0', s->str + s->len - from)) != NULL)
+    from = nul + 1;
+  *new_tail = g_strndup (from, s->str + s->len - from);
   return found;
 }
 

@@ -7,6 +7,8 @@ packages=(
   # build
   meson ninja-build pkg-config gcc libglib2.0-dev libvirt-glib-1.0-dev
   libvirt-dev libpolkit-gobject-1-dev libisofs-dev
+  # hardening: libFuzzer and the sanitizer runtimes, readable traces
+  clang libclang-rt-14-dev llvm
   # run: libvirt + QEMU, D-Bus, polkit
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system
   libvirt-clients qemu-system-x86 qemu-utils dbus polkitd
