@@ -1,4 +1,4 @@
-"""Counts individual test cases from a meson test run: GTest cases from the
+"""Counts individual test cases from meson test runs (one build dir each): GTest cases from the
 TAP output, pytest cases from their JUnit files. Prints the closing line
 'N passed, N failed[, N skipped]' and exits 1 when anything failed."""
 
@@ -8,13 +8,13 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-build = sys.argv[1]
 passed = failed = skipped = 0
+results = []
+for build in sys.argv[1:]:
+    with open(os.path.join(build, "meson-logs", "testlog.json")) as f:
+        results += [(build, json.loads(line)) for line in f if line.strip()]
 
-with open(os.path.join(build, "meson-logs", "testlog.json")) as f:
-    results = [json.loads(line) for line in f if line.strip()]
-
-for r in results:
+for build, r in results:
     short = r["name"].split(" / ")[-1]
     junit = os.path.join(build, "tests", f"junit-{short}.xml")
     if os.path.exists(junit) or "integration" in r["name"]:

@@ -408,7 +408,7 @@ class Stack:
     def project_domains(self):
         """Domains this stack's service made (their volumes are in our pool)."""
         out = []
-        for dom in virsh("list", "--all", "--name").stdout.split():
+        for dom in virsh("list", "--all", "--name", check=False).stdout.split():
             if dom.startswith("project-"):
                 xml = virsh("dumpxml", dom, check=False).stdout
                 if self.storage_dir in xml:
@@ -424,9 +424,8 @@ class Stack:
         if virsh("pool-info", self.pool, check=False).returncode == 0:
             virsh("pool-refresh", self.pool, check=False)
             vols = virsh("vol-list", self.pool, check=False).stdout.split()
-        doms = [d for d in virsh("list", "--all", "--name").stdout.split()
-                if d.startswith("project-")]
-        return (sorted(doms), sorted(vols), sorted(files))
+        # Only this stack's domains: other VMs on the host come and go.
+        return (sorted(self.project_domains()), sorted(vols), sorted(files))
 
     def create(self, name, *args, uid=None, check=True):
         r = self.cli("--no-ask-password", "create", name, *args, uid=uid)
