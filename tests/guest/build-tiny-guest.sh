@@ -29,13 +29,15 @@ COMPRESS=${TINY_GUEST_COMPRESS:-gzip}
 DEB=${TINY_GUEST_KERNEL_DEB:-}
 STAMP_NAME=.tiny-guest.stamp
 
-# Loaded in this order by /init; these are modules (not built in) in
-# Debian's cloud kernel. ata_piix+sr_mod+isofs: the seed ISO as IDE cdrom
-# on machine 'pc'; virtio_*: virtio-blk disks and virtio-net NIC;
-# button+evdev: ACPI power button for busybox acpid.
-MODULES="scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs
-virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
-virtio_blk failover net_failover virtio_net button evdev"
+# Modules (not built in to Debian's cloud kernel), as "group name" in load
+# order. /init first loads group "acpi" (power button, for busybox acpid),
+# then group "ide" (seed ISO as IDE cdrom on machine 'pc': there is no AHCI)
+# and group "virtio" (virtio-blk disks, virtio-net NIC) in parallel.
+MODULES="ide:scsi_common ide:scsi_mod ide:libata ide:ata_piix ide:cdrom
+ide:sr_mod ide:isofs virtio:virtio_ring virtio:virtio
+virtio:virtio_pci_legacy_dev virtio:virtio_pci_modern_dev virtio:virtio_pci
+virtio:failover virtio:net_failover virtio:virtio_net virtio:virtio_blk
+acpi:button acpi:evdev"
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -81,9 +83,12 @@ if [ -z "$DEB" ]; then
 		PKG=$(kpkg)
 	fi
 	[ -n "$PKG" ] || die "apt-cache cannot resolve linux-image-cloud-amd64"
-	(cd "$TMP" && apt-get download -qq -o APT::Sandbox::User=root "$PKG" >&2) ||
-		die "apt-get download $PKG failed"
-	DEB=$(ls "$TMP"/linux-image-*.deb)
+	DEB=$(ls /var/cache/apt/archives/"${PKG}"_*_amd64.deb 2>/dev/null | tail -n1)
+	if [ -z "$DEB" ]; then
+		(cd "$TMP" && apt-get download -qq -o APT::Sandbox::User=root "$PKG" >&2) ||
+			die "apt-get download $PKG failed"
+		DEB=$(ls "$TMP"/linux-image-*.deb)
+	fi
 fi
 [ -r "$DEB" ] || die "cannot read $DEB"
 
@@ -116,7 +121,9 @@ cp "$BUSYBOX" "$R/bin/busybox"
 done
 
 : >"$R/etc/tiny-guest/modules"
-for m in $MODULES; do
+for gm in $MODULES; do
+	g=${gm%%:*}
+	m=${gm#*:}
 	rel=$(cd "$KMOD" && find kernel -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -n1)
 	if [ -z "$rel" ]; then
 		if grep -q "/$m.ko\$" "$KMOD/modules.builtin" 2>/dev/null; then
@@ -132,7 +139,7 @@ for m in $MODULES; do
 	*.zst) zstd -qdc "$KMOD/$rel" >"$dst" ;;
 	*) cp "$KMOD/$rel" "$dst" ;;
 	esac
-	echo "/lib/modules/$KVER/${dst#"$R/lib/modules/$KVER/"}" >>"$R/etc/tiny-guest/modules"
+	echo "$g /lib/modules/$KVER/${dst#"$R/lib/modules/$KVER/"}" >>"$R/etc/tiny-guest/modules"
 done
 cp "$KMOD/modules.builtin" "$KMOD/modules.order" "$R/lib/modules/$KVER/" 2>/dev/null || true
 "$BUSYBOX" depmod -b "$R" "$KVER" 2>/dev/null || true
@@ -216,20 +223,26 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 
-while read -r mod; do
-	[ -n "$mod" ] && insmod "$mod"
-done </etc/tiny-guest/modules
-ip link set lo up
-dbg "modules loaded"
-
-# ACPI power button -> poweroff, unless told to ignore it.
+load_group() { # insmod, in order, the modules of group $1
+	while read -r g mod; do
+		[ "$g" = "$1" ] && insmod "$mod"
+	done </etc/tiny-guest/modules
+}
+# ACPI power button -> poweroff, unless told to ignore it. First, so that a
+# shutdown request is honoured as early as possible.
+load_group acpi
 if [ "$NOACPI" = 0 ]; then
 	acpid -l /run/acpid.log || say "acpid failed"
 else
 	say "pvm.noacpi: ignoring the ACPI power button"
 fi
-
 dbg "acpid started"
+load_group ide &
+load_group virtio
+wait
+ip link set lo up
+dbg "modules loaded"
+
 # Seed: the NoCloud ISO labelled cidata (libisofs may upper-case it).
 SEED=
 i=0
@@ -317,10 +330,12 @@ fi
 dbg "project disk done"
 # Readiness: after an address (or at most ~10 s without one).
 if [ -n "$IFACE" ]; then
-	i=0
-	while [ ! -s /run/tiny-guest/ip ] && [ $i -lt 50 ]; do
-		sleep 0.2
-		i=$((i + 1))
+	read -r up _ </proc/uptime
+	deadline=$((${up%.*} + 10))
+	while [ ! -s /run/tiny-guest/ip ]; do
+		read -r up _ </proc/uptime
+		[ "${up%.*}" -lt "$deadline" ] || break
+		sleep 0.1
 	done
 	[ -s /run/tiny-guest/ip ] || say "no DHCP address yet (still trying)"
 fi
@@ -328,6 +343,8 @@ if [ "$READYDELAY" -gt 0 ] 2>/dev/null; then
 	sleep "$READYDELAY"
 fi
 UP=$(cut -d' ' -f1 /proc/uptime)
+# cloud-init's default when user-data sets no final_message
+[ -n "$MSG" ] || MSG='Cloud-init v. $VERSION finished at $TIMESTAMP. Datasource $DATASOURCE.  Up $UPTIME seconds'
 if [ -n "$MSG" ]; then
 	TS=$(date -R)
 	MSG=${MSG//\$UPTIME/$UP}

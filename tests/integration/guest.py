@@ -20,7 +20,7 @@ def tiny_images():
     base = {"path": os.path.join(d, "base.qcow2"), "kernel": os.path.join(d, "vmlinuz"),
             "initrd": os.path.join(d, "initrd.img")}
     return {
-        "tiny": {**base, "cmdline": "console=ttyS0"},
-        "tiny-noacpi": {**base, "cmdline": "console=ttyS0 pvm.noacpi"},
-        "tiny-silent": {**base, "cmdline": "console=ttyS0 pvm.silent"},
+        "tiny": {**base, "cmdline": "console=ttyS0 quiet"},
+        "tiny-noacpi": {**base, "cmdline": "console=ttyS0 quiet pvm.noacpi"},
+        "tiny-silent": {**base, "cmdline": "console=ttyS0 quiet pvm.silent"},
     }
