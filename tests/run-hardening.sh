@@ -2,6 +2,7 @@
 # The hardening run: a separate clang build with AddressSanitizer and
 # UndefinedBehaviorSanitizer and the libFuzzer targets of tests/fuzz, then
 # the unit tests and a bounded run of each fuzzer (the "fuzz" suite).
+# Then the integration suites against the sanitized service and client.
 # Usage: tests/run-hardening.sh [meson test arguments]
 # Ends with a line like "8 passed, 0 failed". A fuzzer's crashing input is
 # kept in BUILD/tests/fuzz/artifacts/TARGET/.
@@ -27,10 +28,25 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_strin
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-rm -f "$build/meson-logs/testlog.json"
+rm -f "$build/meson-logs/testlog.json" "$build"/tests/junit-*.xml
 start=$(date +%s)
-meson test -C "$build" --print-errorlogs --suite unit --suite fuzz "$@"
-status=$?
+if [ $# -gt 0 ]; then
+  meson test -C "$build" --print-errorlogs "$@"
+  status=$?
+else
+  meson test -C "$build" --print-errorlogs --suite unit --suite fuzz
+  status=$?
+  # The service and the client built with ASan+UBSan under the integration
+  # tests: an invalid access aborts them and fails the test. Leaks are
+  # valgrind's job (the valgrind suite), so LSan stays quiet here.
+  # --no-rebuild keeps meson from truncating the log of the first run.
+  started=$(tools/libvirtd.sh) || exit 1
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+    meson test -C "$build" --print-errorlogs --no-rebuild --suite integration \
+      --logbase testlog-integration || status=1
+  [ "$started" = started ] && kill "$(cat /run/libvirtd.pid)" "$(cat /run/virtlogd.pid)" 2>/dev/null
+  cat "$build/meson-logs/testlog-integration.json" >> "$build/meson-logs/testlog.json"
+fi
 echo "meson test took $(( $(date +%s) - start ))s"
 
 # What each fuzzer did: inputs run, coverage reached, time.
