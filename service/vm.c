@@ -10,7 +10,6 @@
 #include "readiness.h"
 
 #define DEFAULT_STOP_TIMEOUT_SEC 60
-#define DEFAULT_START_TIMEOUT_SEC 600
 
 struct _PvmVm {
   PvmDBusVMSkeleton parent;
@@ -465,7 +464,7 @@ start_authorized (GDBusMethodInvocation *invocation, guint32 caller, gpointer da
     { NULL }
   };
 
-  call->timeout_sec = DEFAULT_START_TIMEOUT_SEC;
+  call->timeout_sec = pvm_daemon_get_config (call->self->daemon)->ready_timeout_sec;
   if (!parse (call, specs))
     return;
   if (call->timeout_sec == 0 || call->timeout_sec > 86400)

@@ -15,6 +15,8 @@ packages=(
   # tests: dbusmock, pytest, ISO and XML checks, the tiny guest, cloud-init's schema
   python3-dbusmock python3-pytest busybox-static xorriso kmod libxml2-utils
   cloud-init openssh-client util-linux valgrind
+  # the Debian cloud image of the journey (tools/image)
+  debootstrap e2fsprogs zstd
 )
 missing=()
 for p in "${packages[@]}"; do
