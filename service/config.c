@@ -188,6 +188,8 @@ load_defaults (const Loader *l, PvmConfig *c, GError **error)
       !get_uint (l, "defaults", "cpus", 2, PVM_CPUS_MIN, PVM_CPUS_MAX, &cpus, error) ||
       !get_uint (l, "defaults", "disk-gib", 50, PVM_DISK_GIB_MIN,
                  PVM_DISK_GIB_MAX, &c->default_disk_gib, error) ||
+      !get_uint (l, "defaults", "root-gib", 20, PVM_DISK_GIB_MIN,
+                 PVM_DISK_GIB_MAX, &c->default_root_gib, error) ||
       !get_string (l, "defaults", "image", "debian-12", FALSE, &c->default_image, error))
     return FALSE;
   c->default_cpus = (guint32) cpus;

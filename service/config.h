@@ -29,6 +29,7 @@ typedef struct {
   guint64 default_memory_mib;
   guint32 default_cpus;
   guint64 default_disk_gib;
+  guint64 default_root_gib;   /* the overlay grows to this when the image is smaller */
   char *default_image;
 
   char *ssh_user;

@@ -39,6 +39,17 @@ validate_keys (char **keys, GError **error)
   return TRUE;
 }
 
+static gboolean
+validate_root_gib (guint64 gib, GError **error)
+{
+  if (gib >= PVM_DISK_GIB_MIN && gib <= PVM_DISK_GIB_MAX)
+    return TRUE;
+  g_set_error (error, PVM_ERROR, PVM_ERROR_INVALID_ARGUMENT,
+               "root-gib %" G_GUINT64_FORMAT " is out of range (%d GiB to %d TiB)",
+               gib, PVM_DISK_GIB_MIN, PVM_DISK_GIB_MAX / 1024);
+  return FALSE;
+}
+
 PvmCreateRequest *
 pvm_create_request_parse (const PvmConfig *config, const char *name, GVariant *options,
                           GError **error)
@@ -48,6 +59,7 @@ pvm_create_request_parse (const PvmConfig *config, const char *name, GVariant *o
     { "memory-mib", "t", &req->memory_mib },
     { "cpus", "u", &req->cpus },
     { "disk-gib", "t", &req->disk_gib },
+    { "root-gib", "t", &req->root_gib },
     { "image", "s", &req->image },
     { "ssh-keys", "as", &req->ssh_keys },
     { "start", "b", &req->start },
@@ -57,11 +69,13 @@ pvm_create_request_parse (const PvmConfig *config, const char *name, GVariant *o
   req->memory_mib = config->default_memory_mib;
   req->cpus = config->default_cpus;
   req->disk_gib = config->default_disk_gib;
+  req->root_gib = config->default_root_gib;
   if (!pvm_validate_name (name, error) ||
       !pvm_options_parse (options, specs, error) ||
       !pvm_validate_memory_mib (req->memory_mib, error) ||
       !pvm_validate_cpus (req->cpus, error) ||
       !pvm_validate_disk_gib (req->disk_gib, error) ||
+      !validate_root_gib (req->root_gib, error) ||
       !validate_keys (req->ssh_keys, error))
     return NULL;
   if (req->image == NULL)
@@ -207,8 +221,16 @@ overlay (Made *made, const PvmCreateRequest *req, const PvmImage *image, GError 
   if (injected_failure ("root", error))
     return NULL;
   vol = pvm_storage_create_overlay (made->pool, vol_name, image->path, error);
-  if (vol != NULL)
-    g_ptr_array_add (made->made_volumes, g_steal_pointer (&vol_name));
+  if (vol == NULL)
+    return NULL;
+  g_ptr_array_add (made->made_volumes, g_steal_pointer (&vol_name));
+  /* Cloud images are small; the guest grows its root filesystem to the
+   * disk at first boot (cloud-init's growpart/resizefs). */
+  if (!pvm_storage_grow (vol, req->root_gib, error))
+    {
+      virStorageVolFree (vol);
+      return NULL;
+    }
   return vol;
 }
 

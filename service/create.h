@@ -13,6 +13,7 @@ typedef struct {
   guint64 memory_mib;
   guint32 cpus;
   guint64 disk_gib;
+  guint64 root_gib;       /* at least this big; a bigger image stays as it is */
   char *image;
   char **ssh_keys;
   gboolean start;

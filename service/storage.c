@@ -206,6 +206,20 @@ pvm_storage_create_from_bytes (virConnectPtr conn, virStoragePoolPtr pool,
 }
 
 gboolean
+pvm_storage_grow (virStorageVolPtr vol, guint64 gib, GError **error)
+{
+  virStorageVolInfo info;
+
+  if (virStorageVolGetInfo (vol, &info) < 0)
+    return pvm_set_libvirt_error (error, "reading the overlay's size"), FALSE;
+  if (info.capacity >= gib * GIB)
+    return TRUE;
+  if (virStorageVolResize (vol, gib * GIB, 0) < 0)
+    return pvm_set_libvirt_error (error, "growing the overlay"), FALSE;
+  return TRUE;
+}
+
+gboolean
 pvm_storage_delete (virStoragePoolPtr pool, const char *vol_name, GError **error)
 {
   virStorageVolPtr vol = pvm_storage_lookup (pool, vol_name, error);

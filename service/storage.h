@@ -35,6 +35,9 @@ virStorageVolPtr pvm_storage_create_from_bytes (virConnectPtr conn, virStoragePo
                                                 const char *vol_name, GBytes *content,
                                                 GError **error);
 
+/* Resizes VOL to GIB unless it is that big already. */
+gboolean pvm_storage_grow (virStorageVolPtr vol, guint64 gib, GError **error);
+
 /* Deletes the volume if it exists. */
 gboolean pvm_storage_delete (virStoragePoolPtr pool, const char *vol_name, GError **error);
 

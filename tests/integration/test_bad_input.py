@@ -37,6 +37,8 @@ DBUS_CASES = [
     ("Create", ["ok", "{'cpus': <uint32 4294967295>}"], "InvalidArgument", "out of range"),
     ("Create", ["ok", "{'cpus': <byte 2>}"], "InvalidArgument", "must be of type u"),
     ("Create", ["ok", "{'disk-gib': <1.5>}"], "InvalidArgument", "must be of type t"),
+    ("Create", ["ok", "{'root-gib': <uint64 0>}"], "InvalidArgument", "root-gib 0 is out of range"),
+    ("Create", ["ok", "{'root-gib': <uint32 20>}"], "InvalidArgument", "must be of type t"),
     ("Create", ["ok", "{'ssh-keys': <[1, 2]>}"], "InvalidArgument", "must be of type as"),
     ("Create", ["ok", "{'start': <<true>>}"], "InvalidArgument", "must be of type b"),
     ("Create", ["ok", "{'': <1>}"], "InvalidArgument", "unknown option"),

@@ -48,7 +48,8 @@ def test_create_makes_overlay_disk_seed_and_domain(stack, key_file, tmp_path):
     root = qemu_img_info(stack.vol_path(name, "root"))
     assert root["format"] == "qcow2"
     assert root["backing-filename"] == stack.base_image
-    assert root["virtual-size"] == 64 * 2**20
+    assert root["virtual-size"] == 20 * 2**30       # grown to [defaults] root-gib
+    assert root["actual-size"] < 10 * 2**20
     data = qemu_img_info(stack.vol_path(name, "data"))
     assert data["format"] == "qcow2" and data["virtual-size"] == 3 * 2**30
     assert data["actual-size"] < 10 * 2**20          # sparse
