@@ -124,12 +124,15 @@ int
 pvm_cmd_create (const PvmClient *client, int argc, char **argv)
 {
   const char *image = NULL;
+  const char *root_text = NULL;
+  guint64 root = 0;
   gboolean start = FALSE;
   g_autoptr(GPtrArray) key_files = g_ptr_array_new ();
   g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) pos = g_ptr_array_new ();
   Opt opts[] = {
     { "--image", TRUE, &image, NULL, NULL },
+    { "--root", TRUE, &root_text, NULL, NULL },
     { "--ssh-key", TRUE, NULL, key_files, NULL },
     { "--start", FALSE, NULL, NULL, &start },
     { NULL }
@@ -148,7 +151,8 @@ pvm_cmd_create (const PvmClient *client, int argc, char **argv)
     return pvm_client_usage ("create takes NAME [MEMORY] [CPUS] [DISK]");
   name = pos->pdata[0];
   if ((pos->len > 1 && !pvm_parse_size_mib (pos->pdata[1], &memory, &error)) ||
-      (pos->len > 3 && !pvm_parse_size_gib (pos->pdata[3], &disk, &error)))
+      (pos->len > 3 && !pvm_parse_size_gib (pos->pdata[3], &disk, &error)) ||
+      (root_text != NULL && !pvm_parse_size_gib (root_text, &root, &error)))
     return pvm_client_usage ("%s", error->message);
   if (pos->len > 2 && !g_ascii_string_to_unsigned (pos->pdata[2], 10, 1, PVM_CPUS_MAX,
                                                    &cpus, NULL))
@@ -170,6 +174,8 @@ pvm_cmd_create (const PvmClient *client, int argc, char **argv)
     g_variant_builder_add (&b, "{sv}", "disk-gib", g_variant_new_uint64 (disk));
   if (image)
     g_variant_builder_add (&b, "{sv}", "image", g_variant_new_string (image));
+  if (root_text)
+    g_variant_builder_add (&b, "{sv}", "root-gib", g_variant_new_uint64 (root));
   if (keys->len > 0)
     g_variant_builder_add (&b, "{sv}", "ssh-keys",
                            g_variant_new_strv ((const char * const *) keys->pdata, keys->len));

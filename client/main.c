@@ -15,7 +15,7 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
-  { "create", pvm_cmd_create, "create NAME [MEMORY] [CPUS] [DISK] [--image IMAGE] [--ssh-key FILE]... [--start]" },
+  { "create", pvm_cmd_create, "create NAME [MEMORY] [CPUS] [DISK] [--image IMAGE] [--root SIZE] [--ssh-key FILE]... [--start]" },
   { "start", pvm_cmd_start, "start NAME [--wait] [--timeout SEC]" },
   { "stop", pvm_cmd_stop, "stop NAME [--timeout SEC] [--force]" },
   { "destroy", pvm_cmd_destroy, "destroy NAME [--keep-data] [--yes]" },

@@ -97,6 +97,14 @@ def test_create_owner_is_the_callers_uid(stack, key_file):
     assert [vm["owner_name"] for vm in json.loads(r.stdout) if vm["name"] == name] == ["pvm-alice"]
 
 
+def test_create_root_size(stack, key_file):
+    name = unique("root")
+    stack.create(name, "--root", "30G", "--ssh-key", str(key_file))
+    assert qemu_img_info(stack.vol_path(name, "root"))["virtual-size"] == 30 * 2**30
+    r = stack.cli("create", unique("root"), "--root", "0")
+    assert r.returncode == 1 and "root-gib 0 is out of range" in r.stderr
+
+
 def test_create_defaults_come_from_the_config(stack, key_file):
     name = unique("def")
     stack.create(name, "--ssh-key", str(key_file))
