@@ -104,7 +104,6 @@ finish_start_wait (PvmVm *self, GError *error)
   end_wait (self);
 }
 
-
 static void
 finish_stop_wait (PvmVm *self, const char *outcome)
 {
