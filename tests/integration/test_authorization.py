@@ -69,6 +69,8 @@ def test_matrix(stack, users, method, who, decision):
     assert stack.create(vm, uid=users["owner"]).returncode == 0
     if method.endswith("OpenConsole"):
         stack.cli("start", vm)          # a console needs a running VM
+        harness.wait_for(lambda: stack.vm_props(vm)["State"] == "running",
+                         timeout=5, what="the running state")
     expected_state = stack.vm_props(vm)["State"]
     action = MATRIX[method][0 if who == "owner" else 1]
     if decision == "allow":
