@@ -23,6 +23,7 @@ struct _PvmVm {
    * one gets Busy. */
   const char *op;
   GDBusMethodInvocation *waiting;   /* Start --wait or Stop, waiting */
+  gboolean forcing;                 /* Stop's power-off after the wait is under way */
   guint wait_timeout_id;
 
   PvmReadiness *readiness;          /* watches the console log when running */
@@ -174,7 +175,7 @@ set_state (PvmVm *self, const char *state, const char *reason)
 
   if (self->waiting != NULL && g_str_equal (state, "shutoff"))
     {
-      if (g_strcmp0 (self->op, "stop") == 0)
+      if (g_strcmp0 (self->op, "stop") == 0 && !self->forcing)
         finish_stop_wait (self, "graceful");
       else if (g_strcmp0 (self->op, "start") == 0)
         {
@@ -247,9 +248,11 @@ typedef struct {
   guint32 timeout_sec;
   gboolean force;
   gboolean keep_data;
+  gboolean after_wait;      /* a power-off after the ACPI wait timed out */
   Step step;
   /* results of the worker */
   int outcome;
+  PvmDomainInfo *info;      /* the domain after a start or power-off */
   int console_fd;
   gpointer console_stream;
 } Call;
@@ -264,6 +267,7 @@ call_free (Call *call)
     close (call->console_fd);
   if (call->console_stream != NULL)
     pvm_console_stream_free (call->console_stream);
+  pvm_domain_info_free (call->info);
   g_free (call);
 }
 
@@ -381,6 +385,12 @@ step_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   else if (step == STEP_CONSOLE)
     call->console_stream = pvm_console_stream_open (conn, dom, &call->console_fd, &error);
 
+  /* The reply should find the properties already true: read the domain
+   * now rather than leave it to the event that follows. */
+  if (error == NULL && call->outcome == DONE &&
+      (step == STEP_START || step == STEP_POWER_OFF))
+    call->info = pvm_domain_info_read (dom, NULL);
+
   virDomainFree (dom);
   virConnectClose (conn);
   if (error != NULL)
@@ -399,6 +409,14 @@ run_step (Call *call, Step step, GAsyncReadyCallback done)
   g_task_run_in_thread (task, step_thread);
 }
 
+static void
+apply_step_info (Call *call)
+{
+  if (call->info != NULL)
+    pvm_daemon_apply_info (call->self->daemon, call->info,
+                           pvm_domain_reason_name (call->info->state, call->info->reason));
+}
+
 /* Answers the call with the task's error; TRUE when there was one. */
 static gboolean
 step_failed (Call *call, GAsyncResult *res)
@@ -406,7 +424,10 @@ step_failed (Call *call, GAsyncResult *res)
   g_autoptr(GError) error = NULL;
 
   if (g_task_propagate_boolean (G_TASK (res), &error))
-    return FALSE;
+    {
+      apply_step_info (call);
+      return FALSE;
+    }
   g_dbus_method_invocation_return_gerror (call->invocation, error);
   return TRUE;
 }
@@ -492,22 +513,31 @@ power_off_done (GObject *source, GAsyncResult *res, gpointer data)
 {
   g_autoptr(Call) call = data;
   PvmVm *self = call->self;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (res), &error);
 
-  if (self->waiting != NULL)    /* after a graceful attempt timed out */
+  if (call->after_wait)   /* the guest did not shut down in time */
     {
-      g_autoptr(GError) error = NULL;
-      if (!g_task_propagate_boolean (G_TASK (res), &error))
+      self->forcing = FALSE;
+      if (self->waiting != call->invocation)
+        ;                 /* answered meanwhile (the VM was removed) */
+      else if (!ok)
         {
           g_dbus_method_invocation_return_gerror (self->waiting, error);
           end_wait (self);
         }
-      else
-        finish_stop_wait (self, "forced");
+      else            /* stopped by itself between the timeout and now? */
+        finish_stop_wait (self, call->outcome == WAS_STOPPED ? "graceful" : "forced");
+      apply_step_info (call);
       return;
     }
   self->op = NULL;
-  if (step_failed (call, res))
-    return;
+  if (!ok)
+    {
+      g_dbus_method_invocation_return_gerror (call->invocation, error);
+      return;
+    }
+  apply_step_info (call);
   pvm_dbus_vm_complete_stop (PVM_DBUS_VM (self), call->invocation,
                              call->outcome == WAS_STOPPED ? "already-stopped" : "forced");
 }
@@ -518,6 +548,9 @@ stop_finish_forced (PvmVm *self)
   Call *call = call_new (self, self->waiting, g_variant_new ("a{sv}", NULL));
 
   g_variant_ref_sink (call->options);
+  call->after_wait = TRUE;
+  /* The shutoff event of this power-off must not read as graceful. */
+  self->forcing = TRUE;
   run_step (call, STEP_POWER_OFF, power_off_done);
 }
 

@@ -113,8 +113,11 @@ def test_stop_outcomes(stack):
     r = stack.cli("stop", name)
     assert r.stdout.strip() == f"{name} stopped: already-stopped"
     assert stack.cli("start", name).returncode == 0
+    # the reply comes after the properties are true, not before the event
+    assert state(stack, name) == "running"
     r = stack.cli("stop", name, "--force")
     assert r.stdout.strip() == f"{name} stopped: forced"
+    assert state(stack, name) == "shutoff"
 
 
 def test_addresses_ssh_target_and_ssh(stack):
