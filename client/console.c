@@ -1,6 +1,7 @@
 /* console: the VM's serial console through a file descriptor the service
  * passes; the terminal is raw while attached and restored on every exit. */
 #include "client.h"
+#include "fdio.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -48,22 +49,6 @@ make_raw (void)
   tcsetattr (STDIN_FILENO, TCSAFLUSH, &raw);
 }
 
-static gboolean
-write_all (int fd, const char *buf, ssize_t len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, buf, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      buf += n;
-      len -= n;
-    }
-  return TRUE;
-}
-
 /* Copies both ways until the console closes, Ctrl-] is typed, or (when
  * stdin is not a terminal) stdin ends and the guest has been quiet. */
 static int
@@ -91,7 +76,7 @@ pump (int fd)
               g_printerr ("\r\nproject-vm: the console closed\n");
               return EXIT_OK;
             }
-          write_all (STDOUT_FILENO, buf, got);
+          pvm_write_all (STDOUT_FILENO, buf, got, -1);
         }
       if (stdin_open && pfd[1].revents)
         {
@@ -103,7 +88,7 @@ pump (int fd)
             }
           if (tty && memchr (buf, CTRL_RIGHT_BRACKET, got) != NULL)
             return EXIT_OK;
-          if (!write_all (fd, buf, got))
+          if (!pvm_write_all (fd, buf, got, -1))
             return EXIT_OK;
         }
     }

@@ -7,9 +7,11 @@
 #include <libvirt/virterror.h>
 
 #include "errors.h"
+#include "fdio.h"
 #include "hypervisor.h"
 
 #define CHUNK 4096
+#define CLIENT_STALL_MS 1000   /* a client this slow to read loses the session */
 
 struct _PvmConsoleStream {
   virStreamPtr stream;
@@ -67,30 +69,6 @@ pvm_console_stream_open (virConnectPtr conn, virDomainPtr dom, int *client_fd,
   return g_steal_pointer (&c);
 }
 
-static gboolean
-write_all (int fd, const char *buf, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, buf, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && errno == EAGAIN)
-        {
-          /* The client is not reading: wait for room rather than drop. */
-          GPollFD pfd = { fd, G_IO_OUT, 0 };
-          if (g_poll (&pfd, 1, 1000) <= 0)
-            return FALSE;
-          continue;
-        }
-      if (n <= 0)
-        return FALSE;
-      buf += n;
-      len -= n;
-    }
-  return TRUE;
-}
-
 /* Guest output -> client. */
 static void
 on_stream_event (virStreamPtr stream, int events, void *opaque)
@@ -102,7 +80,7 @@ on_stream_event (virStreamPtr stream, int events, void *opaque)
   if (events & (VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP))
     goto close;
   while ((n = virStreamRecv (stream, buf, sizeof buf)) > 0)
-    if (!write_all (c->fd, buf, n))
+    if (!pvm_write_all (c->fd, buf, n, CLIENT_STALL_MS))
       goto close;
   if (n == -2)   /* nothing more for now */
     return;
