@@ -14,7 +14,6 @@ struct _PvmHypervisor {
   char *uri;
   GMutex lock;              /* guards conn: worker threads read it */
   virConnectPtr conn;
-  int lifecycle_cb;
   gboolean connecting;
   guint reconnect_id;
   /* One worker, so that snapshots reach the main loop in event order. */
@@ -253,10 +252,10 @@ connect_on_thread (Job *job)
   if (virConnectRegisterCloseCallback (conn, on_close, g_object_ref (self),
                                        g_object_unref) < 0)
     g_object_unref (self);
-  self->lifecycle_cb = virConnectDomainEventRegisterAny (
+  /* The callback dies with the connection: no id to keep. */
+  if (virConnectDomainEventRegisterAny (
       conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-      VIR_DOMAIN_EVENT_CALLBACK (on_lifecycle), self, NULL);
-  if (self->lifecycle_cb < 0)
+      VIR_DOMAIN_EVENT_CALLBACK (on_lifecycle), self, NULL) < 0)
     {
       pvm_set_libvirt_error (&job->error, "registering for domain events");
       virConnectClose (conn);
@@ -510,7 +509,6 @@ static void
 pvm_hypervisor_init (PvmHypervisor *self)
 {
   g_mutex_init (&self->lock);
-  self->lifecycle_cb = -1;
   self->context = g_main_context_ref_thread_default ();
   self->reader = g_thread_pool_new (run_job, NULL, 1, TRUE, NULL);
 }

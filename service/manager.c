@@ -42,78 +42,79 @@ handle_get_vm (PvmDBusManager *iface, GDBusMethodInvocation *invocation,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* One Create call, from the polkit check to the answer. */
 typedef struct {
   PvmManager *self;
-  PvmCreateRequest *req;
+  GDBusMethodInvocation *invocation;   /* our own reference */
+  PvmCreateRequest *req;               /* handed to the worker once authorized */
+  GError *invalid;                     /* the request was bad: said after authorization */
+  char *claimed;                       /* the name this call holds, released at the end */
 } CreateCall;
 
 static void
 create_call_free (CreateCall *call)
 {
+  if (call->claimed != NULL)
+    pvm_daemon_release_name (call->self->daemon, call->claimed);
+  g_free (call->claimed);
   g_object_unref (call->self);
+  g_object_unref (call->invocation);
   pvm_create_request_free (call->req);
+  g_clear_error (&call->invalid);
   g_free (call);
 }
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CreateCall, create_call_free)
 
 static void
 on_created (GObject *source, GAsyncResult *res, gpointer data)
 {
-  g_autoptr(GDBusMethodInvocation) invocation = data;
-  PvmManager *self = g_object_get_data (G_OBJECT (invocation), "pvm-manager");
-  const char *name = g_object_get_data (G_OBJECT (invocation), "pvm-name");
+  g_autoptr(CreateCall) call = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(PvmDomainInfo) info = pvm_create_run_finish (res, &error);
   g_autofree char *path = NULL;
 
-  pvm_daemon_release_name (self->daemon, name);
   if (info == NULL)
     {
-      g_dbus_method_invocation_return_gerror (invocation, error);
+      g_dbus_method_invocation_return_gerror (call->invocation, error);
       return;
     }
   /* Export before answering, so the caller can use the path at once. */
-  pvm_daemon_apply_info (self->daemon, info, "created");
+  pvm_daemon_apply_info (call->self->daemon, info, "created");
   path = pvm_vm_object_path (info->name);
-  pvm_dbus_manager_complete_create (PVM_DBUS_MANAGER (self), invocation, path);
+  pvm_dbus_manager_complete_create (PVM_DBUS_MANAGER (call->self), call->invocation, path);
 }
 
 static void
 create_authorized (GDBusMethodInvocation *invocation, guint32 caller, gpointer data)
 {
-  CreateCall *call = data;
-  PvmManager *self = call->self;
-  PvmCreateRequest *req = call->req;
+  g_autoptr(CreateCall) call = data;
+  PvmDaemon *daemon = call->self->daemon;
+  PvmCreateRequest *req;
+  const char *name;
 
-  if (pvm_daemon_find_vm (self->daemon, req->name) != NULL)
+  if (call->invalid != NULL)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, call->invalid);
+      return;
+    }
+  name = call->req->name;
+  if (pvm_daemon_find_vm (daemon, name) != NULL)
     {
       g_dbus_method_invocation_return_error (invocation, PVM_ERROR, PVM_ERROR_EXISTS,
-          "a VM named \"%s\" already exists", req->name);
-      create_call_free (call);
+          "a VM named \"%s\" already exists", name);
       return;
     }
-  if (!pvm_daemon_claim_name (self->daemon, req->name))
+  if (!pvm_daemon_claim_name (daemon, name))
     {
       g_dbus_method_invocation_return_error (invocation, PVM_ERROR, PVM_ERROR_BUSY,
-          "a VM named \"%s\" is being created right now", req->name);
-      create_call_free (call);
+          "a VM named \"%s\" is being created right now", name);
       return;
     }
+  call->claimed = g_strdup (name);
+  req = g_steal_pointer (&call->req);
   req->owner = caller;
-  g_object_set_data_full (G_OBJECT (invocation), "pvm-manager", g_object_ref (self),
-                          g_object_unref);
-  g_object_set_data_full (G_OBJECT (invocation), "pvm-name", g_strdup (req->name), g_free);
-  call->req = NULL;
-  pvm_create_run_async (self->daemon, req, on_created, g_object_ref (invocation));
-  create_call_free (call);
-}
-
-static void
-create_invalid (GDBusMethodInvocation *invocation, guint32 caller, gpointer data)
-{
-  GError *error = g_object_get_data (G_OBJECT (invocation), "pvm-error");
-
-  g_dbus_method_invocation_return_gerror (invocation, error);
-  create_call_free (data);
+  pvm_create_run_async (daemon, req, on_created, g_steal_pointer (&call));
 }
 
 static gboolean
@@ -121,27 +122,18 @@ handle_create (PvmDBusManager *iface, GDBusMethodInvocation *invocation,
                const char *name, GVariant *options)
 {
   PvmManager *self = PVM_MANAGER (iface);
-  g_autoptr(GError) error = NULL;
-  CreateCall *call;
-  PvmCreateRequest *req;
+  CreateCall *call = g_new0 (CreateCall, 1);
   g_autofree char *quoted = pvm_quote_value (name);
 
-  /* Authorization comes first: a caller without the right learns nothing,
-   * not even whether its input was valid. */
-  req = pvm_create_request_parse (pvm_daemon_get_config (self->daemon), name, options, &error);
-  call = g_new0 (CreateCall, 1);
   call->self = g_object_ref (self);
-  call->req = req;
-  if (req == NULL)
-    {
-      g_object_set_data_full (G_OBJECT (invocation), "pvm-error",
-                              g_steal_pointer (&error), (GDestroyNotify) g_error_free);
-      pvm_authority_check (invocation, PVM_ACTION_CREATE, quoted, PVM_NO_OWNER,
-                           create_invalid, call, (GDestroyNotify) create_call_free);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-  pvm_authority_check (invocation, PVM_ACTION_CREATE, name, PVM_NO_OWNER,
-                       create_authorized, call, (GDestroyNotify) create_call_free);
+  call->invocation = g_object_ref (invocation);
+  /* Checked now, told after authorization: a caller without the right
+   * learns nothing, not even whether its input was valid. */
+  call->req = pvm_create_request_parse (pvm_daemon_get_config (self->daemon), name,
+                                        options, &call->invalid);
+  pvm_authority_check (invocation, PVM_ACTION_CREATE, call->req ? name : quoted,
+                       PVM_NO_OWNER, create_authorized, call,
+                       (GDestroyNotify) create_call_free);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

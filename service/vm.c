@@ -459,9 +459,8 @@ start_done (GObject *source, GAsyncResult *res, gpointer data)
       self->op = NULL;
       return;
     }
-  /* This boot starts now: a marker in the log is from before. */
-  if (call->outcome == DONE)
-    follow_readiness (self, TRUE, TRUE);
+  /* step_failed applied the fresh snapshot: a new boot (reason "booted")
+   * already restarted the readiness watch with CloudInit "pending". */
   if (!call->wait ||
       g_strcmp0 (pvm_dbus_vm_get_cloud_init (PVM_DBUS_VM (self)), "done") == 0)
     {
