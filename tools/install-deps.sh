@@ -6,17 +6,25 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   # build
   meson ninja-build pkg-config gcc libglib2.0-dev libvirt-glib-1.0-dev
-  libvirt-dev libpolkit-gobject-1-dev libisofs-dev
+  libvirt-dev libpolkit-gobject-1-dev libisofs-dev libjson-glib-dev
+  # man pages (scdoc source turned into roff by meson)
+  scdoc
   # hardening: libFuzzer and the sanitizer runtimes, readable traces
   clang libclang-rt-14-dev llvm
   # run: libvirt + QEMU, D-Bus, polkit
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system
   libvirt-clients qemu-system-x86 qemu-utils dbus polkitd
+  # libvirt's NAT network `default` runs dnsmasq; libvirt only recommends it,
+  # and --no-install-recommends below leaves it out. Filtering (nwfilter,
+  # isolated ports) needs ebtables and iptables.
+  dnsmasq-base iptables ebtables
   # tests: dbusmock, pytest, ISO and XML checks, the tiny guest, cloud-init's schema
   python3-dbusmock python3-pytest busybox-static xorriso kmod libxml2-utils
   cloud-init openssh-client util-linux valgrind
   # the Debian cloud image of the journey (tools/image)
   debootstrap e2fsprogs zstd
+  # the Debian package: build, lint, man pages, completion test
+  dpkg-dev debhelper fakeroot lintian man-db bash-completion
 )
 missing=()
 for p in "${packages[@]}"; do
