@@ -44,7 +44,7 @@ else
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
     meson test -C "$build" --print-errorlogs --no-rebuild --suite integration \
       --logbase testlog-integration || status=1
-  [ "$started" = started ] && kill "$(cat /run/libvirtd.pid)" "$(cat /run/virtlogd.pid)" 2>/dev/null
+  [ "$started" = started ] && tools/libvirtd.sh stop
   cat "$build/meson-logs/testlog-integration.json" >> "$build/meson-logs/testlog.json"
 fi
 echo "meson test took $(( $(date +%s) - start ))s"
