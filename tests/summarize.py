@@ -1,6 +1,7 @@
 """Counts individual test cases from meson test runs (one build dir each): GTest cases from the
-TAP output, pytest cases from their JUnit files. Prints the closing line
-'N passed, N failed[, N skipped]' and exits 1 when anything failed."""
+TAP output, pytest cases from their JUnit files; an argument that is a file is the output of a
+check script (tools/check-*.sh), whose "ok - ..." and "not ok - ..." lines count one case each.
+Prints the closing line 'N passed, N failed[, N skipped]' and exits 1 when anything failed."""
 
 import json
 import os
@@ -11,6 +12,12 @@ import xml.etree.ElementTree as ET
 passed = failed = skipped = 0
 results = []
 for build in sys.argv[1:]:
+    if os.path.isfile(build):
+        text = open(build).read()
+        checks = re.findall(r"^(ok|not ok) - ", text, re.M)
+        passed += checks.count("ok")
+        failed += checks.count("not ok") + (0 if checks else 1)
+        continue
     with open(os.path.join(build, "meson-logs", "testlog.json")) as f:
         results += [(build, json.loads(line)) for line in f if line.strip()]
 

@@ -7,6 +7,9 @@ packages=(
   # build
   meson ninja-build pkg-config gcc libglib2.0-dev libvirt-glib-1.0-dev
   libvirt-dev libpolkit-gobject-1-dev libisofs-dev libjson-glib-dev
+  # libvirt-gconfig-1.0.pc requires libxml-2.0, which libvirt-glib-1.0-dev
+  # does not depend on
+  libxml2-dev
   # man pages (scdoc source turned into roff by meson)
   scdoc
   # hardening: libFuzzer and the sanitizer runtimes, readable traces
