@@ -16,12 +16,17 @@
 # readable and writable, so libvirt still counts KVM as usable, the probe
 # finds none, and the capabilities cache is stale at every define (15 s
 # each, measured). The guests then run under TCG (`[libvirt] domain-type`
-# qemu, or auto).
+# qemu, or auto). That libvirtd also reads a copy of qemu.conf whose
+# cgroup_device_acl leaves out /dev/kvm: libvirt gives each QEMU a private
+# /dev holding those devices and moves every mount under /dev into it, and
+# a /dev/kvm both made there and moved there fails every start with
+# "Unable to move ... mount to /dev/kvm: Invalid argument".
 set -euo pipefail
 uri=qemu:///system
 here=$(cd "$(dirname "$0")" && pwd)
 pidfile=/run/libvirtd.pid
 hidden=/run/project-vm-no-kvm   # root's, mode 000: stands in for /dev/kvm
+qemu_conf=/run/project-vm-qemu.conf
 
 say() { echo "libvirtd.sh: $*" >&2; }
 answers() { virsh -c "$uri" version >/dev/null 2>&1; }
@@ -50,8 +55,11 @@ start_daemons() {
     say "$line; starting libvirtd with /dev/kvm hidden (guests run under TCG)"
     rm -f "$hidden"
     install -m 000 /dev/null "$hidden"
-    unshare -m --propagation private \
-      sh -c "mount --bind $hidden /dev/kvm && exec libvirtd -d"
+    { grep -v '^[[:space:]]*cgroup_device_acl[[:space:]]*=' /etc/libvirt/qemu.conf
+      echo 'cgroup_device_acl = [ "/dev/null", "/dev/full", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/ptmx", "/dev/rtc", "/dev/hpet" ]'
+    } >"$qemu_conf"
+    unshare -m --propagation private sh -c "mount --bind $hidden /dev/kvm &&
+      mount --bind $qemu_conf /etc/libvirt/qemu.conf && exec libvirtd -d"
   else
     libvirtd -d
   fi
