@@ -33,6 +33,50 @@ pvm_config_free (PvmConfig *config)
   g_free (config);
 }
 
+/* The sections and their keys: the one list that check_names() holds a
+ * file against and that every read goes through (lookup() asserts it). */
+static const char * const libvirt_keys[] = {
+  "uri", "domain-type", "pool", "storage-dir", "network", NULL };
+static const char * const defaults_keys[] = {
+  "memory-mib", "cpus", "disk-gib", "root-gib", "image", NULL };
+static const char * const ssh_keys[] = { "user", "host-template", NULL };
+static const char * const cloud_init_keys[] = {
+  "ready-timeout-sec", "tailscale-authkey-file", NULL };
+static const char * const image_keys[] = {
+  "path", "kernel", "initrd", "cmdline", NULL };
+
+const PvmConfigSection pvm_config_sections[] = {
+  { "libvirt", libvirt_keys },
+  { "defaults", defaults_keys },
+  { "ssh", ssh_keys },
+  { "cloud-init", cloud_init_keys },
+  { PVM_CONFIG_IMAGE, image_keys },
+  { NULL, NULL },
+};
+
+static gboolean
+is_image_group (const char *group)
+{
+  return g_str_has_prefix (group, PVM_CONFIG_IMAGE " ");
+}
+
+const PvmConfigSection *
+pvm_config_find_section (const char *group)
+{
+  const char *name = is_image_group (group) ? PVM_CONFIG_IMAGE : group;
+
+  for (const PvmConfigSection *s = pvm_config_sections; s->group != NULL; s++)
+    if (g_str_equal (s->group, name))
+      return s;
+  return NULL;
+}
+
+static gboolean
+section_has_key (const PvmConfigSection *section, const char *key)
+{
+  return section != NULL && g_strv_contains (section->keys, key);
+}
+
 /* The loader's context: the key file and the name it came from, so every
  * error says "FILE: [group] key: problem". */
 typedef struct {
@@ -50,17 +94,40 @@ fail (const Loader *l, GError **error, const char *group, const char *key,
 {
   va_list args;
   g_autofree char *problem = NULL;
+  /* Names are escaped: a file may hold any bytes there, the message stays
+   * one line of valid UTF-8. */
+  g_autofree char *shown_group = g_strescape (group, NULL);
+  g_autofree char *shown_key = key != NULL ? g_strescape (key, NULL) : NULL;
 
   va_start (args, fmt);
   problem = g_strdup_vprintf (fmt, args);
   va_end (args);
   if (key != NULL)
     g_set_error (error, PVM_ERROR, PVM_ERROR_INVALID_ARGUMENT,
-                 "%s: [%s] %s: %s", l->file, group, key, problem);
+                 "%s: [%s] %s: %s", l->file, shown_group, shown_key, problem);
   else
     g_set_error (error, PVM_ERROR, PVM_ERROR_INVALID_ARGUMENT,
-                 "%s: [%s]: %s", l->file, group, problem);
+                 "%s: [%s]: %s", l->file, shown_group, problem);
   return FALSE;
+}
+
+static gboolean
+fail_value (const Loader *l, GError **error, const char *group, const char *key,
+            const char *value, const char *fmt, ...) G_GNUC_PRINTF (6, 7);
+
+/* fail() for a bad VALUE, which leads the problem quoted and escaped. */
+static gboolean
+fail_value (const Loader *l, GError **error, const char *group, const char *key,
+            const char *value, const char *fmt, ...)
+{
+  va_list args;
+  g_autofree char *quoted = pvm_quote_value (value);
+  g_autofree char *problem = NULL;
+
+  va_start (args, fmt);
+  problem = g_strdup_vprintf (fmt, args);
+  va_end (args);
+  return fail (l, error, group, key, "%s%s", quoted, problem);
 }
 
 /* The value of KEY, unescaped; NULL in *out when the key is not there. A
@@ -71,6 +138,10 @@ lookup (const Loader *l, const char *group, const char *key, char **out,
         GError **error)
 {
   g_autoptr(GError) local = NULL;
+
+  /* Every key read is in the section's table, so check_names() never
+   * refuses a key the loader takes. */
+  g_assert (section_has_key (pvm_config_find_section (group), key));
 
   /* GLib 2.74 returns a value for an invalid escape sequence ("\\q") and
    * sets the error too: the error decides. */
@@ -126,9 +197,9 @@ get_uint (const Loader *l, const char *group, const char *key,
     }
   g_strstrip (value);
   if (!g_ascii_string_to_unsigned (value, 10, min, max, &n, NULL))
-    return fail (l, error, group, key,
-                 "\"%s\" is not a whole number from %" G_GUINT64_FORMAT
-                 " to %" G_GUINT64_FORMAT, value, min, max);
+    return fail_value (l, error, group, key, value,
+                       " is not a whole number from %" G_GUINT64_FORMAT
+                       " to %" G_GUINT64_FORMAT, min, max);
   *out = n;
   return TRUE;
 }
@@ -147,7 +218,7 @@ get_absolute_path (const Loader *l, const char *group, const char *key,
       return TRUE;
     }
   if (!g_path_is_absolute (value))
-    return fail (l, error, group, key, "\"%s\" is not an absolute path", value);
+    return fail_value (l, error, group, key, value, " is not an absolute path");
   *out = g_steal_pointer (&value);
   return TRUE;
 }
@@ -173,8 +244,8 @@ load_libvirt (const Loader *l, PvmConfig *c, GError **error)
   else if (g_str_equal (type, "qemu"))
     c->domain_type = PVM_DOMAIN_TYPE_QEMU;
   else
-    return fail (l, error, "libvirt", "domain-type",
-                 "\"%s\" is not one of auto, kvm, qemu", type);
+    return fail_value (l, error, "libvirt", "domain-type", type,
+                       " is not one of auto, kvm, qemu");
   return TRUE;
 }
 
@@ -214,16 +285,14 @@ load_ssh_and_cloud_init (const Loader *l, PvmConfig *c, GError **error)
   /* The user name goes into user-data and ssh targets: keep it a plain
    * POSIX login name. */
   if (!g_regex_match_simple ("^[a-z_][a-z0-9_-]{0,31}$", c->ssh_user, 0, 0))
-    return fail (l, error, "ssh", "user",
-                 "\"%s\" is not a valid login name (a-z, 0-9, '_', '-')",
-                 c->ssh_user);
+    return fail_value (l, error, "ssh", "user", c->ssh_user,
+                       " is not a valid login name (a-z, 0-9, '_', '-')");
   brace = strchr (c->ssh_host_template, '{');
   while (brace != NULL)
     {
       if (!g_str_has_prefix (brace, "{name}"))
-        return fail (l, error, "ssh", "host-template",
-                     "\"%s\": the only placeholder is {name}",
-                     c->ssh_host_template);
+        return fail_value (l, error, "ssh", "host-template", c->ssh_host_template,
+                           ": the only placeholder is {name}");
       brace = strchr (brace + 1, '{');
     }
   return TRUE;
@@ -234,7 +303,7 @@ load_image (const Loader *l, const char *group, PvmConfig *c, GError **error)
 {
   g_autoptr(GError) local = NULL;
   PvmImage *image = g_new0 (PvmImage, 1);
-  const char *name = group + strlen ("image ");
+  const char *name = group + strlen (PVM_CONFIG_IMAGE " ");
 
   g_ptr_array_add (c->images, image);
   image->name = g_strdup (name);
@@ -253,15 +322,112 @@ load_image (const Loader *l, const char *group, PvmConfig *c, GError **error)
 }
 
 static gboolean
-check_groups (const Loader *l, GError **error)
+same_letter (char a, char b)
 {
-  static const char *known[] = { "libvirt", "defaults", "ssh", "cloud-init", NULL };
+  return g_ascii_tolower (a) == g_ascii_tolower (b);
+}
+
+/* Edits (insert, delete, replace, swap two neighbours; ASCII case ignored)
+ * that turn A into B: how far a misspelt name is from a known one. Three
+ * rows of B's length, so a long A costs no memory. */
+static gsize
+edit_distance (const char *a, const char *b)
+{
+  gsize n = strlen (b);
+  g_autofree gsize *rows = g_new (gsize, 3 * (n + 1));
+  gsize *before = rows, *prev = rows + n + 1, *cur = rows + 2 * (n + 1);
+
+  for (gsize j = 0; j <= n; j++)
+    prev[j] = j;
+  for (gsize i = 1; a[i - 1] != '\0'; i++)
+    {
+      gsize *spare = before;
+
+      cur[0] = i;
+      for (gsize j = 1; j <= n; j++)
+        {
+          cur[j] = MIN (MIN (prev[j], cur[j - 1]) + 1,
+                        prev[j - 1] + !same_letter (a[i - 1], b[j - 1]));
+          if (i > 1 && j > 1 && same_letter (a[i - 1], b[j - 2])
+              && same_letter (a[i - 2], b[j - 1]))
+            cur[j] = MIN (cur[j], before[j - 2] + 1);
+        }
+      before = prev, prev = cur, cur = spare;
+    }
+  return prev[n];
+}
+
+/* The known name closest to NAME when it is close enough to be a slip (at
+ * most 2 edits, and fewer than half its length), else NULL. */
+static const char *
+closest (const char *name, const char * const *known)
+{
+  const char *best = NULL;
+  gsize best_distance = 3;
+
+  for (gsize i = 0; known[i] != NULL; i++)
+    {
+      gsize d = edit_distance (name, known[i]);
+
+      if (d < best_distance && 2 * d < strlen (known[i]))
+        {
+          best = known[i];
+          best_distance = d;
+        }
+    }
+  return best;
+}
+
+static char *
+did_you_mean (const char *name, const char * const *known,
+              const char *open, const char *close)
+{
+  const char *guess = closest (name, known);
+
+  if (guess == NULL)
+    return g_strdup ("");
+  return g_strdup_printf (" (did you mean %s%s%s?)", open, guess, close);
+}
+
+static gboolean
+unknown_section (const Loader *l, const char *group, GError **error)
+{
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+  g_auto(GStrv) names = NULL;
+  g_autofree char *hint = NULL;
+
+  for (const PvmConfigSection *s = pvm_config_sections; s->group != NULL; s++)
+    if (!g_str_equal (s->group, PVM_CONFIG_IMAGE))
+      g_strv_builder_add (b, s->group);
+  names = g_strv_builder_end (b);
+  hint = did_you_mean (group, (const char * const *) names, "[", "]");
+  return fail (l, error, group, NULL, "unknown section%s", hint);
+}
+
+/* Every section and key in the file must be one the loaders read: a
+ * misspelt key, or one of a later version, must not quietly leave its
+ * setting at the default. */
+static gboolean
+check_names (const Loader *l, GError **error)
+{
   g_auto(GStrv) groups = g_key_file_get_groups (l->kf, NULL);
 
   for (guint i = 0; groups[i] != NULL; i++)
-    if (!g_strv_contains (known, groups[i]) &&
-        !g_str_has_prefix (groups[i], "image "))
-      return fail (l, error, groups[i], NULL, "unknown section");
+    {
+      const PvmConfigSection *section = pvm_config_find_section (groups[i]);
+      g_auto(GStrv) keys = NULL;
+
+      if (section == NULL)
+        return unknown_section (l, groups[i], error);
+      keys = g_key_file_get_keys (l->kf, groups[i], NULL, NULL);
+      for (guint k = 0; keys[k] != NULL; k++)
+        if (!section_has_key (section, keys[k]))
+          {
+            g_autofree char *hint = did_you_mean (keys[k], section->keys, "", "");
+
+            return fail (l, error, groups[i], keys[k], "unknown key%s", hint);
+          }
+    }
   return TRUE;
 }
 
@@ -274,7 +440,7 @@ config_from_key_file (GKeyFile *kf, const char *name, GError **error)
   Loader l = { kf, name };
 
   c->images = g_ptr_array_new_with_free_func ((GDestroyNotify) pvm_image_free);
-  if (!check_groups (&l, error) ||
+  if (!check_names (&l, error) ||
       !load_libvirt (&l, c, error) ||
       !load_defaults (&l, c, error) ||
       !load_ssh_and_cloud_init (&l, c, error))
@@ -282,24 +448,33 @@ config_from_key_file (GKeyFile *kf, const char *name, GError **error)
 
   groups = g_key_file_get_groups (kf, NULL);
   for (guint i = 0; groups[i] != NULL; i++)
-    if (g_str_has_prefix (groups[i], "image ") &&
+    if (is_image_group (groups[i]) &&
         !load_image (&l, groups[i], c, error))
       return NULL;
 
   if (pvm_config_find_image (c, c->default_image) == NULL)
     {
-      fail (&l, error, "defaults", "image",
-            "\"%s\" has no [image %s] section", c->default_image, c->default_image);
+      g_autofree char *shown = g_strescape (c->default_image, NULL);
+
+      fail_value (&l, error, "defaults", "image", c->default_image,
+                  " has no [image %s] section", shown);
       return NULL;
     }
   return g_steal_pointer (&c);
 }
 
+/* GKeyFile drops a "key[LOCALE]" line unless LOCALE is the current one;
+ * kept, check_names() refuses it the same in every locale. */
+#define LOAD_FLAGS G_KEY_FILE_KEEP_TRANSLATIONS
+
 static gboolean
 load_failed (const char *name, GError *local, GError **error)
 {
+  /* GKeyFile quotes the line it could not parse as it is. */
+  g_autofree char *message = g_utf8_make_valid (local->message, -1);
+
   g_set_error (error, PVM_ERROR, PVM_ERROR_INVALID_ARGUMENT,
-               "%s: %s", name, local->message);
+               "%s: %s", name, message);
   return FALSE;
 }
 
@@ -311,7 +486,7 @@ pvm_config_load (const char *file, GError **error)
 
   /* Not through pvm_config_load_from_data: GKeyFile's own read gives the
    * plain "No such file or directory" for a missing file. */
-  if (!g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, &local))
+  if (!g_key_file_load_from_file (kf, file, LOAD_FLAGS, &local))
     return load_failed (file, local, error), NULL;
   return config_from_key_file (kf, file, error);
 }
@@ -323,7 +498,7 @@ pvm_config_load_from_data (const char *data, gsize len, const char *name,
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(GError) local = NULL;
 
-  if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local))
+  if (!g_key_file_load_from_data (kf, data, len, LOAD_FLAGS, &local))
     return load_failed (name, local, error), NULL;
   return config_from_key_file (kf, name, error);
 }

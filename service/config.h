@@ -41,6 +41,20 @@ typedef struct {
   GPtrArray *images;          /* PvmImage*, in file order */
 } PvmConfig;
 
+/* A section of project-vm.conf and the keys it may hold. Any other section
+ * or key stops the load. */
+typedef struct {
+  const char *group;          /* PVM_CONFIG_IMAGE stands for each "image NAME" */
+  const char * const *keys;   /* NULL-terminated */
+} PvmConfigSection;
+
+#define PVM_CONFIG_IMAGE "image"
+
+/* Every section, ending with { NULL, NULL }. */
+extern const PvmConfigSection pvm_config_sections[];
+/* GROUP's entry ("image NAME" gives the image one); NULL when unknown. */
+const PvmConfigSection *pvm_config_find_section (const char *group);
+
 /* Loads and checks FILE. Errors name the file, the key and the problem. */
 PvmConfig *pvm_config_load (const char *file, GError **error);
 /* The same from LEN bytes of DATA; NAME stands for the file in errors. */

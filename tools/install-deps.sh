@@ -21,8 +21,10 @@ packages=(
   # and --no-install-recommends below leaves it out. Filtering (nwfilter,
   # isolated ports) needs ebtables and iptables.
   dnsmasq-base iptables ebtables
-  # tests: dbusmock, pytest, ISO and XML checks, the tiny guest, cloud-init's schema
+  # tests: dbusmock, pytest, ISO and XML checks, the tiny guest, cloud-init's
+  # schema, the D-Bus reference's reST (docutils)
   python3-dbusmock python3-pytest busybox-static xorriso kmod libxml2-utils
+  python3-docutils
   cloud-init openssh-client util-linux valgrind
   # the Debian cloud image of the journey (tools/image)
   debootstrap e2fsprogs zstd

@@ -12,19 +12,6 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   return 0;
 }
 
-/* Every key the loader reads. A value GKeyFile cannot read (not UTF-8, a
- * bad escape) must stop the load, never stand in for a default. */
-static const char * const known_keys[][2] = {
-  { "libvirt", "uri" }, { "libvirt", "domain-type" }, { "libvirt", "pool" },
-  { "libvirt", "storage-dir" }, { "libvirt", "network" },
-  { "defaults", "memory-mib" }, { "defaults", "cpus" },
-  { "defaults", "disk-gib" }, { "defaults", "image" },
-  { "ssh", "user" }, { "ssh", "host-template" },
-  { "cloud-init", "ready-timeout-sec" },
-  { "cloud-init", "tailscale-authkey-file" },
-};
-static const char * const image_keys[] = { "path", "kernel", "initrd", "cmdline" };
-
 static void
 check_key_readable (GKeyFile *kf, const char *group, const char *key)
 {
@@ -39,11 +26,29 @@ check_key_readable (GKeyFile *kf, const char *group, const char *key)
              error->message);
 }
 
+/* GROUP is a known section, its keys are known, and every value the
+ * loader reads is readable. */
+static void
+check_group (GKeyFile *kf, const char *group)
+{
+  const PvmConfigSection *section = pvm_config_find_section (group);
+  g_auto(GStrv) keys = g_key_file_get_keys (kf, group, NULL, NULL);
+
+  if (section == NULL)
+    g_error ("loaded with an unknown section [%s]", group);
+  for (guint k = 0; keys[k] != NULL; k++)
+    if (!g_strv_contains (section->keys, keys[k]))
+      g_error ("loaded with an unknown key [%s] %s", group, keys[k]);
+  for (guint k = 0; section->keys[k] != NULL; k++)
+    check_key_readable (kf, group, section->keys[k]);
+}
+
 static void
 check_loaded (const PvmConfig *c, const uint8_t *data, size_t size)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_auto(GStrv) names = pvm_config_image_names (c);
+  g_auto(GStrv) groups = NULL;
 
   g_assert_nonnull (c->uri);
   g_assert_true (c->domain_type == PVM_DOMAIN_TYPE_AUTO
@@ -75,19 +80,13 @@ check_loaded (const PvmConfig *c, const uint8_t *data, size_t size)
       g_assert_true (pvm_config_find_image (c, image->name) != NULL);
     }
 
-  /* What the loader accepted, GKeyFile itself can load and read. */
+  /* What the loader accepted, GKeyFile itself can load and read, and it
+   * holds no section or key but those of config.h's table. */
   g_assert_true (g_key_file_load_from_data (kf, (const char *) data, size,
-                                            G_KEY_FILE_NONE, NULL));
-  for (size_t i = 0; i < G_N_ELEMENTS (known_keys); i++)
-    check_key_readable (kf, known_keys[i][0], known_keys[i][1]);
-  for (guint i = 0; i < c->images->len; i++)
-    {
-      const PvmImage *image = g_ptr_array_index (c->images, i);
-      g_autofree char *group = g_strconcat ("image ", image->name, NULL);
-
-      for (size_t k = 0; k < G_N_ELEMENTS (image_keys); k++)
-        check_key_readable (kf, group, image_keys[k]);
-    }
+                                            G_KEY_FILE_KEEP_TRANSLATIONS, NULL));
+  groups = g_key_file_get_groups (kf, NULL);
+  for (guint i = 0; groups[i] != NULL; i++)
+    check_group (kf, groups[i]);
 }
 
 int
@@ -101,6 +100,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (config != NULL)
     check_loaded (config, data, size);
   else
-    g_assert_nonnull (error);
+    {
+      /* An error is one line of valid UTF-8, whatever the file holds. */
+      g_assert_nonnull (error);
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
+      g_assert_null (strchr (error->message, '\n'));
+    }
   return 0;
 }

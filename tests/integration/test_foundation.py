@@ -286,6 +286,32 @@ def test_bad_config_is_refused_with_precise_message(tmp_path, overrides, where, 
         s.close()
 
 
+UNKNOWN_KEYS = [
+    ({"defaults": {"memory-mb": "4096"}}, None,
+     "[defaults] memory-mb: unknown key (did you mean memory-mib?)"),
+    # a key of a later version: refused, with no guess
+    ({"defaults": {"idle-suspend-min": "1"}}, None,
+     "[defaults] idle-suspend-min: unknown key"),
+    ({}, {"tiny": {"path": "/img/tiny.qcow2", "kernal": "/img/vmlinuz"}},
+     "[image tiny] kernal: unknown key (did you mean kernel?)"),
+]
+
+
+@pytest.mark.parametrize("overrides,images,line", UNKNOWN_KEYS)
+def test_unknown_key_is_refused_naming_the_closest(tmp_path, overrides, images, line):
+    """A misspelt key, or one the service does not know yet, stops it at
+    start instead of leaving that setting at its default."""
+    s = Stack(config_overrides=overrides, images=images)
+    try:
+        path = tmp_path / "bad.conf"
+        path.write_text(s.config_text())
+        r = run([DAEMON, "--config", str(path)], check=False, timeout=10)
+        assert r.returncode == 1
+        assert r.stderr == f"project-vmd: {path}: {line}\n"
+    finally:
+        s.close()
+
+
 def test_missing_and_malformed_config_files(tmp_path):
     r = run([DAEMON, "--config", str(tmp_path / "nope.conf")], check=False, timeout=10)
     assert r.returncode == 1 and "nope.conf" in r.stderr and "No such file" in r.stderr
