@@ -5,7 +5,15 @@
 # Prints one "ok - ..." / "not ok - ..." line per check; exits 1 on any
 # failure. The work tree is left as it was.
 #
-#   tools/check-deb.sh [--keep]    (--keep: leave the scratch directory)
+#   tools/check-deb.sh [--install] [--keep]
+#
+# --install also installs the package with apt-get, dependencies and all,
+# in a throwaway Debian 12 chroot (debootstrap; root; Debian's archive;
+# about a minute when the host's apt cache holds the dependencies): the
+# group, the conffile, nothing enabled or running, D-Bus activation on a
+# bus of the chroot's own, and a purge that keeps the group. No service
+# may start in the chroot but the bus and project-vmd (policy-rc.d).
+# --keep leaves the scratch directory.
 #
 # The copy is what `git ls-files` names (tracked and untracked files that
 # .gitignore does not exclude), as they are in the work tree, so build
@@ -13,8 +21,14 @@
 set -uo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
-keep=0
-[ "${1:-}" = --keep ] && keep=1
+keep=0 install=0
+for arg in "$@"; do
+  case $arg in
+    --keep) keep=1 ;;
+    --install) install=1 ;;
+    *) echo "usage: $0 [--install] [--keep]" >&2; exit 2 ;;
+  esac
+done
 
 failures=0
 ok () { echo "ok - $*"; }
@@ -25,11 +39,43 @@ check () {   # check DESCRIPTION COMMAND...
 }
 
 tmp=$(mktemp -d /tmp/check-deb.XXXXXX)
-if [ $keep = 1 ]; then
-  trap 'echo "# scratch directory: $tmp"' EXIT
-else
-  trap 'rm -rf "$tmp"' EXIT
-fi
+chroot_dir=$tmp/chroot
+in_chroot () { chroot "$chroot_dir" "$@"; }
+# The processes whose root is our chroot: only ever ones this script
+# started there (the bus, project-vmd).
+chroot_pids () {
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$chroot_dir" ] && echo "${p#/proc/}"
+  done
+}
+chroot_processes () {
+  local p
+  for p in $(chroot_pids); do tr '\0' ' ' <"/proc/$p/cmdline"; echo; done
+}
+stop_chroot_processes () {
+  local pids
+  pids=$(chroot_pids)
+  [ -n "$pids" ] && kill $pids 2>/dev/null && sleep 0.5
+  return 0
+}
+cleanup () {
+  local m
+  stop_chroot_processes
+  # Whatever is mounted under the scratch directory (ours, or debootstrap's
+  # after a failure), innermost first.
+  for m in $(awk -v t="$tmp/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m"
+  done
+  if grep -qF " $tmp/" /proc/self/mounts; then
+    echo "# something is still mounted under $tmp: left in place" >&2
+  elif [ $keep = 1 ]; then
+    echo "# scratch directory: $tmp"
+  else
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
 
 # ---- build ----
 
@@ -149,6 +195,59 @@ check "postinst leaves an existing group project-vm alone" \
 # may only try-restart it (restarts it if it was running).
 check "postinst has no deb-systemd-invoke start and no systemctl start/enable" \
   eval "! grep -qE 'deb-systemd-invoke +(start|restart)|_dh_action=start|systemctl +(--system +)?(start|enable)' '$control/postinst'"
+
+# ---- a real install (--install) ----
+
+install_in_chroot () {
+  local mirror
+  if [ "$(id -u)" != 0 ] || ! command -v debootstrap >/dev/null; then
+    echo "ok - # SKIP install: needs root and debootstrap"
+    return
+  fi
+  mirror=$(sed -n 's|^URIs: *||p; s|^deb \(http[^ ]*\) bookworm .*|\1|p' \
+             /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -n 1)
+  if ! debootstrap --variant=minbase bookworm "$chroot_dir" "${mirror:-http://deb.debian.org/debian}" \
+       >"$tmp/debootstrap.log" 2>&1; then
+    not_ok "debootstrap a Debian 12 chroot; its log ends:"
+    tail -n 5 "$tmp/debootstrap.log" | sed 's/^/#   /'
+    return
+  fi
+  # Nothing starts in the chroot through invoke-rc.d (libvirtd above all).
+  printf '#!/bin/sh\nexit 101\n' >"$chroot_dir/usr/sbin/policy-rc.d"
+  chmod +x "$chroot_dir/usr/sbin/policy-rc.d"
+  mount -t proc proc "$chroot_dir/proc"
+  # The host's downloaded packages, read-only under a scratch layer.
+  if [ -d /var/cache/apt/archives ]; then
+    mkdir -p "$tmp/apt-upper" "$tmp/apt-work"
+    mount -t overlay overlay -o "lowerdir=/var/cache/apt/archives,upperdir=$tmp/apt-upper,workdir=$tmp/apt-work" \
+      "$chroot_dir/var/cache/apt/archives"
+  fi
+  cp "$deb" "$chroot_dir/tmp/"
+  in_chroot sh -c "apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -q --no-install-recommends /tmp/$(basename "$deb")" >"$tmp/install.log" 2>&1
+  check "apt-get installs the package and its dependencies in a Debian 12 chroot" test $? -eq 0
+  check "the installed package made the group project-vm" eval "in_chroot getent group project-vm >/dev/null"
+  check "dpkg lists /etc/project-vm/project-vm.conf as a conffile" \
+    eval "in_chroot dpkg-query -W -f='\${Conffiles}' project-vm | grep -q '^ /etc/project-vm/project-vm.conf '"
+  check "the unit is not enabled" \
+    eval "! ls '$chroot_dir'/etc/systemd/system/*/project-vmd.service >/dev/null 2>&1"
+  check "nothing runs in the chroot after the install" test -z "$(chroot_processes)"
+  check "the installed programs run (their libraries are there)" \
+    eval "in_chroot project-vm --version >/dev/null && in_chroot /usr/libexec/project-vmd --version >/dev/null"
+
+  # A system bus of the chroot's own, without systemd: dbus-daemon's
+  # launch helper starts the service from the installed activation file.
+  mkdir -p "$chroot_dir/run/dbus"
+  in_chroot dbus-daemon --system --fork >/dev/null 2>&1
+  check "project-vm list starts the service through D-Bus activation and answers" \
+    eval "in_chroot project-vm list >/dev/null 2>&1 && chroot_processes | grep -q '^/usr/libexec/project-vmd'"
+  stop_chroot_processes
+  in_chroot dpkg --purge project-vm >"$tmp/purge.log" 2>&1
+  check "dpkg --purge removes the package and its configuration" \
+    eval "[ ! -e '$chroot_dir/etc/project-vm' ] && [ ! -e '$chroot_dir/usr/libexec/project-vmd' ]"
+  check "the group project-vm stays after a purge" eval "in_chroot getent group project-vm >/dev/null"
+}
+[ $install = 1 ] && install_in_chroot
 
 echo "# $failures failed"
 [ $failures -eq 0 ]
