@@ -50,8 +50,9 @@ static void
 on_start_done (GObject *source, GAsyncResult *res, gpointer data)
 {
   StartWait *w = data;
-  g_autoptr(GVariant) reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), res, &w->error);
+  GVariant *reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), res, &w->error);
 
+  g_clear_pointer (&reply, g_variant_unref);
   g_main_loop_quit (w->loop);
 }
 
