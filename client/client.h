@@ -77,6 +77,8 @@ char *pvm_close_names (const char *name, GPtrArray *vms);
 
 /* output.c */
 void pvm_print_json (JsonNode *root);
+void pvm_json_add_string (JsonBuilder *b, const char *member, const char *value);
+void pvm_json_add_int (JsonBuilder *b, const char *member, gint64 value);
 JsonNode *pvm_vm_to_json (PvmDBusVM *vm);
 /* Whether stdout takes colour: a terminal, NO_COLOR empty or unset, and a
  * TERM that is not "dumb". */

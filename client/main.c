@@ -48,7 +48,7 @@ help (const PvmClient *client, int argc, char **argv)
 {
   const PvmCommand *command;
 
-  if (argc < 2)
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
     {
       print_help ();
       return EXIT_OK;

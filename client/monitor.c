@@ -19,20 +19,14 @@ print_json_event (GDateTime *now, const char *vm, const char *event, const char 
   g_autofree char *iso = g_date_time_format_iso8601 (now);
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "time");
-  json_builder_add_string_value (b, iso);
-  json_builder_set_member_name (b, "vm");
-  json_builder_add_string_value (b, vm);
-  json_builder_set_member_name (b, "event");
-  json_builder_add_string_value (b, event);
+  pvm_json_add_string (b, "time", iso);
+  pvm_json_add_string (b, "vm", vm);
+  pvm_json_add_string (b, "event", event);
   if (state != NULL)
     {
-      json_builder_set_member_name (b, "state");
-      json_builder_add_string_value (b, state);
-      json_builder_set_member_name (b, "previous");
-      json_builder_add_string_value (b, previous);
-      json_builder_set_member_name (b, "reason");
-      json_builder_add_string_value (b, reason);
+      pvm_json_add_string (b, "state", state);
+      pvm_json_add_string (b, "previous", previous);
+      pvm_json_add_string (b, "reason", reason);
     }
   json_builder_end_object (b);
   root = json_builder_get_root (b);

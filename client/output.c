@@ -29,6 +29,20 @@ string_array (const char * const *strings)
   return json_builder_get_root (b);
 }
 
+void
+pvm_json_add_string (JsonBuilder *b, const char *member, const char *value)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_add_string_value (b, value);
+}
+
+void
+pvm_json_add_int (JsonBuilder *b, const char *member, gint64 value)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_add_int_value (b, value);
+}
+
 /* The field names are the ones scripts already read. */
 JsonNode *
 pvm_vm_to_json (PvmDBusVM *vm)
@@ -37,30 +51,19 @@ pvm_vm_to_json (PvmDBusVM *vm)
   g_autofree char *owner = pvm_owner_name (pvm_dbus_vm_get_owner (vm));
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, pvm_dbus_vm_get_name (vm));
-  json_builder_set_member_name (b, "state");
-  json_builder_add_string_value (b, pvm_dbus_vm_get_state (vm));
-  json_builder_set_member_name (b, "cpus");
-  json_builder_add_int_value (b, pvm_dbus_vm_get_cpus (vm));
-  json_builder_set_member_name (b, "memory_mib");
-  json_builder_add_int_value (b, (gint64) pvm_dbus_vm_get_memory_mi_b (vm));
-  json_builder_set_member_name (b, "disk_gib");
-  json_builder_add_int_value (b, (gint64) pvm_dbus_vm_get_disk_gi_b (vm));
-  json_builder_set_member_name (b, "image");
-  json_builder_add_string_value (b, pvm_dbus_vm_get_image (vm));
+  pvm_json_add_string (b, "name", pvm_dbus_vm_get_name (vm));
+  pvm_json_add_string (b, "state", pvm_dbus_vm_get_state (vm));
+  pvm_json_add_int (b, "cpus", pvm_dbus_vm_get_cpus (vm));
+  pvm_json_add_int (b, "memory_mib", (gint64) pvm_dbus_vm_get_memory_mi_b (vm));
+  pvm_json_add_int (b, "disk_gib", (gint64) pvm_dbus_vm_get_disk_gi_b (vm));
+  pvm_json_add_string (b, "image", pvm_dbus_vm_get_image (vm));
   json_builder_set_member_name (b, "addresses");
   json_builder_add_value (b, string_array (pvm_dbus_vm_get_addresses (vm)));
-  json_builder_set_member_name (b, "owner");
-  json_builder_add_int_value (b, pvm_dbus_vm_get_owner (vm));
-  json_builder_set_member_name (b, "owner_name");
-  json_builder_add_string_value (b, owner);
-  json_builder_set_member_name (b, "ssh_target");
-  json_builder_add_string_value (b, pvm_dbus_vm_get_ssh_target (vm));
-  json_builder_set_member_name (b, "cloud_init");
-  json_builder_add_string_value (b, pvm_dbus_vm_get_cloud_init (vm));
-  json_builder_set_member_name (b, "created_at");
-  json_builder_add_int_value (b, (gint64) pvm_dbus_vm_get_created_at (vm));
+  pvm_json_add_int (b, "owner", pvm_dbus_vm_get_owner (vm));
+  pvm_json_add_string (b, "owner_name", owner);
+  pvm_json_add_string (b, "ssh_target", pvm_dbus_vm_get_ssh_target (vm));
+  pvm_json_add_string (b, "cloud_init", pvm_dbus_vm_get_cloud_init (vm));
+  pvm_json_add_int (b, "created_at", (gint64) pvm_dbus_vm_get_created_at (vm));
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
