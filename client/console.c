@@ -94,9 +94,10 @@ pump (int fd)
     }
 }
 
-int
-pvm_cmd_console (const PvmClient *client, int argc, char **argv)
+static int
+run_console (const PvmClient *client, const PvmArgs *args)
 {
+  const char *name = args->args[0];
   g_autoptr(GError) error = NULL;
   g_autoptr(PvmDBusVM) vm = NULL;
   g_autoptr(GUnixFDList) out_fds = NULL;
@@ -104,9 +105,7 @@ pvm_cmd_console (const PvmClient *client, int argc, char **argv)
   gint32 index;
   int fd, status;
 
-  if (argc != 2 || argv[1][0] == '-')
-    return pvm_client_usage ("console takes one VM name");
-  vm = pvm_client_get_vm (client, argv[1], &error);
+  vm = pvm_client_get_vm (client, name, &error);
   if (vm == NULL)
     return pvm_client_print_error (error), EXIT_FAILED;
   reply = pvm_client_call (client, vm, "OpenConsole", g_variant_new ("(a{sv})", NULL),
@@ -119,7 +118,7 @@ pvm_cmd_console (const PvmClient *client, int argc, char **argv)
     return pvm_client_print_error (error), EXIT_FAILED;
 
   if (isatty (STDIN_FILENO))
-    g_printerr ("Connected to the serial console of %s. Ctrl-] leaves.\r\n", argv[1]);
+    g_printerr ("Connected to the serial console of %s. Ctrl-] leaves.\r\n", name);
   make_raw ();
   status = pump (fd);
   restore_terminal ();
@@ -128,3 +127,11 @@ pvm_cmd_console (const PvmClient *client, int argc, char **argv)
     g_printerr ("\n");
   return status;
 }
+
+const PvmCommand pvm_command_console = {
+  "console", "NAME", "Attach the terminal to a VM's serial console",
+  "Attach the terminal (raw mode) to the VM's serial console, through a file\n"
+  "descriptor the service passes: no libvirt access is needed. Ctrl-] leaves;\n"
+  "the terminal is restored on every way out.",
+  NULL, 1, 1, FALSE, run_console,
+};

@@ -165,16 +165,18 @@ scale_size (guint64 number, int unit, int target, guint64 *out,
   return TRUE;
 }
 
+/* TEXT in 1024^TARGET units; a plain number is in 1024^DEFAULT_UNIT. */
 static gboolean
-parse_size (const char *text, int target, const char *target_name,
-            guint64 *out, GError **error)
+parse_size (const char *text, int default_unit, int target,
+            const char *target_name, guint64 *out, GError **error)
 {
   g_autofree char *quoted = pvm_quote_value (text != NULL ? text : "");
   guint64 number = 0, result = 0;
-  int unit = target;
+  int unit = default_unit;
   gboolean overflow, whole;
 
-  if (text == NULL || !split_size (text, target, &number, &unit, &overflow))
+  if (text == NULL || !split_size (text, default_unit, &number, &unit,
+                                   &overflow))
     return invalid (error, "invalid size %s: " SIZE_RULE, quoted);
   if (overflow || !scale_size (number, unit, target, &result, &whole))
     return invalid (error, "size %s is too large", quoted);
@@ -188,13 +190,43 @@ parse_size (const char *text, int target, const char *target_name,
 gboolean
 pvm_parse_size_mib (const char *text, guint64 *out_mib, GError **error)
 {
-  return parse_size (text, UNIT_M, "MiB", out_mib, error);
+  return parse_size (text, UNIT_M, UNIT_M, "MiB", out_mib, error);
 }
 
 gboolean
 pvm_parse_size_gib (const char *text, guint64 *out_gib, GError **error)
 {
-  return parse_size (text, UNIT_G, "GiB", out_gib, error);
+  return parse_size (text, UNIT_M, UNIT_G, "GiB", out_gib, error);
+}
+
+static gboolean
+all_digits (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if (!g_ascii_isdigit (*p))
+      return FALSE;
+  return *text != '\0';
+}
+
+gboolean
+pvm_parse_disk_size (const char *text, const char *what, const char *disk,
+                     guint64 *out_gib, GError **error)
+{
+  guint64 mib = 0;
+
+  if (text != NULL && pvm_parse_size_mib (text, &mib, NULL)
+      && mib < 1024 * PVM_DISK_GIB_MIN)
+    {
+      g_autofree char *quoted = pvm_quote_value (text);
+      /* A plain "50" for a disk nearly always meant 50G: the old reading. */
+      gboolean hint = mib > 0 && all_digits (text);
+
+      return invalid (error, "%s size %s is %" G_GUINT64_FORMAT " MiB; %s "
+                      "must be at least %d GiB%s%s%s", what, quoted, mib,
+                      disk, PVM_DISK_GIB_MIN, hint ? " (did you mean " : "",
+                      hint ? text : "", hint ? "G?)" : "");
+    }
+  return pvm_parse_size_gib (text, out_gib, error);
 }
 
 /* Ranges */

@@ -31,9 +31,16 @@ char *pvm_vm_object_path (const char *name);
  * to MiB. Plain numbers are MiB. K must give a whole number of MiB. */
 gboolean pvm_parse_size_mib (const char *text, guint64 *out_mib, GError **error);
 
-/* Like pvm_parse_size_mib but plain numbers are GiB and the result is GiB;
- * "50G", "50", "1T", "51200M" are accepted; it must be a whole GiB. */
+/* The same notation in whole GiB: "50G", "1T", "51200" (MiB, as every
+ * plain number) and "51200M" are 50 GiB; "1500" is refused. */
 gboolean pvm_parse_size_gib (const char *text, guint64 *out_gib, GError **error);
+
+/* A disk size for the user who typed it: like pvm_parse_size_gib, and under
+ * PVM_DISK_GIB_MIN refused with the size in MiB and, for a plain number, the
+ * hint "did you mean 50G?". WHAT starts the message ("disk", "root"), DISK
+ * names the disk ("the project disk"). */
+gboolean pvm_parse_disk_size (const char *text, const char *what, const char *disk,
+                              guint64 *out_gib, GError **error);
 
 gboolean pvm_validate_memory_mib (guint64 mib, GError **error);
 gboolean pvm_validate_cpus (guint32 cpus, GError **error);

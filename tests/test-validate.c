@@ -212,6 +212,7 @@ test_size_bad (void)
   check_bad_size (NULL, FALSE, "invalid size");
   check_bad_size ("1000K", FALSE, "not a whole number of MiB");
   check_bad_size ("1500M", TRUE, "not a whole number of GiB");
+  check_bad_size ("50", TRUE, "not a whole number of GiB");
 }
 
 static void
@@ -252,8 +253,9 @@ static void
 test_size_gib_good (void)
 {
   const SizeCase cases[] = {
-    { "50", 50 }, { "50G", 50 }, { "50g", 50 }, { "1T", 1024 },
-    { "51200M", 50 }, { "1048576K", 1 }, { "0", 0 }, { "4TiB", 4096 },
+    { "50G", 50 }, { "50g", 50 }, { "1T", 1024 }, { "51200", 50 },
+    { "51200M", 50 }, { "1024", 1 }, { "1048576K", 1 }, { "0", 0 },
+    { "4TiB", 4096 },
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -266,6 +268,41 @@ test_size_gib_good (void)
       g_assert_no_error (error);
       g_assert_cmpuint (gib, ==, cases[i].value);
     }
+}
+
+/* A plain number is MiB for disks too; under 1 GiB the message says what
+ * was read and, for a plain number, what was probably meant. */
+static void
+test_disk_size (void)
+{
+  const struct { const char *text; const char *message; } bad[] = {
+    { "50", "disk size \"50\" is 50 MiB; the project disk must be at least "
+            "1 GiB (did you mean 50G?)" },
+    { "512M", "disk size \"512M\" is 512 MiB; the project disk must be at "
+              "least 1 GiB" },
+    { "0", "disk size \"0\" is 0 MiB; the project disk must be at least "
+           "1 GiB" },
+  };
+  g_autoptr(GError) error = NULL;
+  guint64 gib = 0;
+
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) e = NULL;
+
+      note ("size", bad[i].text);
+      g_assert_false (pvm_parse_disk_size (bad[i].text, "disk", "the project disk",
+                                           &gib, &e));
+      g_assert_error (e, PVM_ERROR, PVM_ERROR_INVALID_ARGUMENT);
+      g_assert_cmpstr (e->message, ==, bad[i].message);
+    }
+  g_assert_true (pvm_parse_disk_size ("2048", "disk", "the project disk", &gib, NULL));
+  g_assert_cmpuint (gib, ==, 2);
+  g_assert_true (pvm_parse_disk_size ("50G", "root", "the system disk", &gib, NULL));
+  g_assert_cmpuint (gib, ==, 50);
+  g_assert_false (pvm_parse_disk_size ("1500", "disk", "the project disk", &gib, &error));
+  assert_invalid (error, "not a whole number of GiB", NULL);
+  g_assert_false (pvm_parse_disk_size ("4X", "disk", "the project disk", &gib, NULL));
 }
 
 /* Ranges */
@@ -512,6 +549,7 @@ main (int argc, char **argv)
   g_test_add_func ("/validate/size/bad", test_size_bad);
   g_test_add_func ("/validate/size/overflow", test_size_overflow);
   g_test_add_func ("/validate/size/message", test_size_message);
+  g_test_add_func ("/validate/size/disk", test_disk_size);
   g_test_add_func ("/validate/range/memory", test_memory_range);
   g_test_add_func ("/validate/range/cpus", test_cpus_range);
   g_test_add_func ("/validate/range/disk", test_disk_range);

@@ -31,6 +31,23 @@ check_name (const char *text)
     pvm_fuzz_check_error (error);
 }
 
+/* A disk size is a GiB size of at least the minimum, nothing else. */
+static void
+check_disk_size (const char *text, gboolean gib_ok, guint64 gib)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 disk = 0;
+
+  if (pvm_parse_disk_size (text, "disk", "the project disk", &disk, &error))
+    {
+      g_assert_true (gib_ok);
+      g_assert_cmpuint (disk, ==, gib);
+      g_assert_cmpuint (disk, >=, PVM_DISK_GIB_MIN);
+    }
+  else
+    pvm_fuzz_check_error (error);
+}
+
 static void
 check_sizes (const char *text)
 {
@@ -39,31 +56,21 @@ check_sizes (const char *text)
   guint64 mib = 0, gib = 0;
   gboolean mib_ok = pvm_parse_size_mib (text, &mib, &mib_error);
   gboolean gib_ok = pvm_parse_size_gib (text, &gib, &gib_error);
-  size_t len = strlen (text);
-
   if (!mib_ok)
     pvm_fuzz_check_error (mib_error);
   if (!gib_ok)
     pvm_fuzz_check_error (gib_error);
 
-  /* With a unit letter both parsers read the same amount: a whole number
-   * of GiB is also a whole number of MiB, 1024 times as many. */
-  if (gib_ok && len > 0 && !g_ascii_isdigit (text[len - 1])
-      && gib <= G_MAXUINT64 / 1024)
+  /* Both read the same notation (a plain number is MiB): GiB is the MiB
+   * amount when that is whole, and refused when it is not. */
+  if (gib_ok && gib <= G_MAXUINT64 / 1024)
     {
       g_assert_true (mib_ok);
       g_assert_cmpuint (mib, ==, gib * 1024);
     }
-  /* A plain number is MiB for one and GiB for the other. */
-  if (mib_ok && len > 0 && g_ascii_isdigit (text[len - 1])
-      && mib <= G_MAXUINT64 / 1024)
-    {
-      guint64 mib_of_gib = 0;
-      g_autofree char *with_unit = g_strdup_printf ("%sM", text);
-
-      g_assert_true (pvm_parse_size_gib (with_unit, &mib_of_gib, NULL)
-                     == (mib % 1024 == 0));
-    }
+  if (mib_ok)
+    g_assert_true (gib_ok == (mib % 1024 == 0));
+  check_disk_size (text, gib_ok, gib);
 }
 
 static void

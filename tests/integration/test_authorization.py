@@ -116,7 +116,8 @@ def test_cli_reports_not_authorized_in_one_line(stack, users):
     stack.polkit_allow([MANAGE])
     r = stack.cli("--no-ask-password", "stop", vm, uid=users["other"])
     assert r.returncode == 1
-    assert r.stderr == f'project-vm: not authorized for {OTHERS} on VM "{vm}"\n'
+    assert r.stderr == (f'project-vm: not authorized for {OTHERS} on VM "{vm}"; '
+                        "it is another user's VM: only an admin may do that\n")
     stack.polkit_allow(harness.ACTIONS)
 
 

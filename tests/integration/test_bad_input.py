@@ -112,7 +112,8 @@ CLI_CASES = [
     (["create", "Web"], 1, "invalid VM name"),
     (["create", "web", "0"], 1, "out of range"),
     (["create", "web", "4G", "0"], 2, "invalid CPU count"),
-    (["create", "web", "4G", "2", "0"], 1, "out of range"),
+    (["create", "web", "4G", "2", "0"], 2, "the project disk must be at least 1 GiB"),
+    (["create", "web", "4G", "2", "50"], 2, "(did you mean 50G?)"),
     (["create", "web", "-4G"], 2, "unknown option -4G"),
     (["create", "web", "4.5G"], 2, "invalid size"),
     (["create", "web", "99999999999999999999G"], 2, "too large"),
@@ -125,8 +126,9 @@ CLI_CASES = [
     (["stop"], 2, "stop takes one VM name"),
     (["destroy", "a", "b"], 2, "destroy takes one VM name"),
     (["ssh"], 2, "ssh takes one VM name"),
-    (["console", "--x"], 2, "console takes one VM name"),
-    (["status", "nosuch"], 1, "no project VM named"),
+    (["console"], 2, "console takes one VM name"),
+    (["console", "--x"], 2, "unknown option --x; see project-vm console --help"),
+    (["status", "nosuch"], 1, 'no VM named "nosuch"'),
     (["monitor", "extra"], 2, "takes no arguments"),
 ]
 

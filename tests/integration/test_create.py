@@ -102,7 +102,7 @@ def test_create_root_size(stack, key_file):
     stack.create(name, "--root", "30G", "--ssh-key", str(key_file))
     assert qemu_img_info(stack.vol_path(name, "root"))["virtual-size"] == 30 * 2**30
     r = stack.cli("create", unique("root"), "--root", "0")
-    assert r.returncode == 1 and "root-gib 0 is out of range" in r.stderr
+    assert r.returncode == 2 and 'root size "0" is 0 MiB' in r.stderr
 
 
 def test_create_defaults_come_from_the_config(stack, key_file):
@@ -287,4 +287,4 @@ def test_failed_create_keeps_a_kept_disk(key_file):
 
 def test_destroy_unknown_vm(stack):
     r = stack.cli("destroy", "nosuch", "--yes")
-    assert r.returncode == 1 and r.stderr == 'project-vm: there is no project VM named "nosuch"\n'
+    assert r.returncode == 1 and r.stderr == 'project-vm: no VM named "nosuch"; see project-vm list\n'
