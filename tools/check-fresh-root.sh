@@ -108,6 +108,13 @@ for m in $modules; do
   fi
 done
 
+if in_root sh -c 'cd /src && dpkg-checkbuilddeps' >"$log" 2>&1; then
+  ok "the Debian package's Build-Depends are installed"
+else
+  cat "$log" >&2
+  not_ok "the Debian package's Build-Depends are not all installed"
+fi
+
 step=$(date +%s)
 if in_root sh -c 'cd /src && meson setup /tmp/build && ninja -C /tmp/build' >"$log" 2>&1; then
   ok "meson setup and ninja build in the fresh root ($(( $(date +%s) - step )) s)"
