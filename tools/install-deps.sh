@@ -5,7 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 packages=(
   # build
-  meson ninja-build pkg-config gcc libglib2.0-dev libvirt-glib-1.0-dev
+  meson ninja-build pkg-config build-essential libglib2.0-dev libvirt-glib-1.0-dev
   libvirt-dev libpolkit-gobject-1-dev libisofs-dev libjson-glib-dev
   # libvirt-gconfig-1.0.pc requires libxml-2.0, which libvirt-glib-1.0-dev
   # does not depend on
