@@ -143,13 +143,23 @@ on_disconnected (PvmHypervisor *hv, PvmDaemon *self)
 /* ---- addresses: one DHCP lease query for all VMs ---- */
 
 static void
+free_leases (virNetworkDHCPLeasePtr *leases)
+{
+  for (virNetworkDHCPLeasePtr *l = leases; l != NULL && *l != NULL; l++)
+    virNetworkDHCPLeaseFree (*l);
+  free (leases);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (virNetworkDHCPLeasePtr, free_leases)
+
+static void
 leases_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   PvmDaemon *self = source;
   GError *error = NULL;
-  virConnectPtr conn = pvm_hypervisor_dup_connection (self->hypervisor, &error);
-  virNetworkPtr net = NULL;
-  virNetworkDHCPLeasePtr *leases = NULL;
+  g_autoptr(virConnect) conn = pvm_hypervisor_dup_connection (self->hypervisor, &error);
+  g_autoptr(virNetwork) net = NULL;
+  g_autoptr(virNetworkDHCPLeasePtr) leases = NULL;
   GHashTable *by_mac;
   int n;
 
@@ -160,8 +170,6 @@ leases_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   if (n < 0)
     {
       pvm_set_libvirt_error (&error, "reading DHCP leases");
-      g_clear_pointer (&net, virNetworkFree);
-      virConnectClose (conn);
       return g_task_return_error (task, error);
     }
   /* MAC -> GPtrArray of addresses */
@@ -177,11 +185,7 @@ leases_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
           g_hash_table_insert (by_mac, g_strdup (mac), addrs);
         }
       g_ptr_array_add (addrs, g_strdup (leases[i]->ipaddr));
-      virNetworkDHCPLeaseFree (leases[i]);
     }
-  free (leases);
-  virNetworkFree (net);
-  virConnectClose (conn);
   g_task_return_pointer (task, by_mac, (GDestroyNotify) g_hash_table_unref);
 }
 

@@ -5,6 +5,7 @@
 #include <libvirt/virterror.h>
 
 #include "errors.h"
+#include "virt.h"
 
 #define RECONNECT_INTERVAL_MS 1000
 
@@ -25,14 +26,6 @@ G_DEFINE_TYPE (PvmHypervisor, pvm_hypervisor, G_TYPE_OBJECT)
 
 enum { SIG_SYNCED, SIG_DOMAIN_CHANGED, SIG_DOMAIN_REMOVED, SIG_DISCONNECTED, N_SIGNALS };
 static guint signals[N_SIGNALS];
-
-void
-pvm_set_libvirt_error (GError **error, const char *what)
-{
-  const char *msg = virGetLastErrorMessage ();
-  g_set_error (error, PVM_ERROR, PVM_ERROR_FAILED, "%s: %s", what,
-               msg != NULL ? msg : "unknown libvirt error");
-}
 
 void
 pvm_domain_info_free (PvmDomainInfo *info)
@@ -130,8 +123,8 @@ read_domain_xml (PvmDomainInfo *info, const char *xml)
   info->console_log = serial_log_path (xml);
 }
 
-PvmDomainInfo *
-pvm_domain_info_read (virDomainPtr dom, GError **error)
+gboolean
+pvm_domain_info_read (virDomainPtr dom, PvmDomainInfo **out, GError **error)
 {
   g_autoptr(PvmDomainInfo) info = g_new0 (PvmDomainInfo, 1);
   g_autofree char *meta_xml = NULL;
@@ -139,8 +132,9 @@ pvm_domain_info_read (virDomainPtr dom, GError **error)
   const char *name = pvm_vm_name_from_domain (virDomainGetName (dom));
   virErrorPtr err;
 
+  *out = NULL;
   if (name == NULL)
-    return NULL;
+    return TRUE;       /* not a project-* domain */
   info->name = g_strdup (name);
   meta_xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT,
                                    PVM_METADATA_NS, 0);
@@ -149,25 +143,19 @@ pvm_domain_info_read (virDomainPtr dom, GError **error)
       err = virGetLastError ();
       if (err != NULL && (err->code == VIR_ERR_NO_DOMAIN_METADATA ||
                           err->code == VIR_ERR_NO_DOMAIN))
-        return NULL;   /* not ours, or gone meanwhile */
-      pvm_set_libvirt_error (error, "reading the domain metadata");
-      return NULL;
+        return TRUE;   /* not ours, or gone meanwhile */
+      return pvm_set_libvirt_error (error, "reading the domain metadata");
     }
   if (!pvm_metadata_parse (meta_xml, &info->meta, NULL))
-    return NULL;       /* a foreign or damaged element: not ours to show */
+    return TRUE;       /* a foreign or damaged element: not ours to show */
   if (virDomainGetState (dom, &info->state, &info->reason, 0) < 0)
-    {
-      pvm_set_libvirt_error (error, "reading the domain state");
-      return NULL;
-    }
+    return pvm_set_libvirt_error (error, "reading the domain state");
   xml = virDomainGetXMLDesc (dom, 0);
   if (xml == NULL)
-    {
-      pvm_set_libvirt_error (error, "reading the domain XML");
-      return NULL;
-    }
+    return pvm_set_libvirt_error (error, "reading the domain XML");
   read_domain_xml (info, xml);
-  return g_steal_pointer (&info);
+  *out = g_steal_pointer (&info);
+  return TRUE;
 }
 
 /* ---- work on the reader thread ---- */
@@ -203,31 +191,36 @@ static void on_lifecycle (virConnectPtr conn, virDomainPtr dom, int event,
 static void on_close (virConnectPtr conn, int reason, void *opaque);
 static gboolean finish_job (gpointer data);
 
+static void
+free_domains (virDomainPtr *doms)
+{
+  for (virDomainPtr *d = doms; d != NULL && *d != NULL; d++)
+    virDomainFree (*d);
+  free (doms);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (virDomainPtr, free_domains)
+
 static GPtrArray *
 list_project_domains (virConnectPtr conn, GError **error)
 {
   g_autoptr(GPtrArray) infos =
       g_ptr_array_new_with_free_func ((GDestroyNotify) pvm_domain_info_free);
-  virDomainPtr *doms = NULL;
+  g_autoptr(virDomainPtr) doms = NULL;   /* NULL-terminated */
   int n = virConnectListAllDomains (conn, &doms, 0);
 
   if (n < 0)
-    {
-      pvm_set_libvirt_error (error, "listing domains");
-      return NULL;
-    }
+    return pvm_set_libvirt_error (error, "listing domains"), NULL;
   for (int i = 0; i < n; i++)
     {
       g_autoptr(GError) local = NULL;
-      PvmDomainInfo *info = pvm_domain_info_read (doms[i], &local);
+      PvmDomainInfo *info;
 
-      if (info != NULL)
-        g_ptr_array_add (infos, info);
-      else if (local != NULL)
+      if (!pvm_domain_info_read (doms[i], &info, &local))
         g_warning ("%s: %s", virDomainGetName (doms[i]), local->message);
-      virDomainFree (doms[i]);
+      else if (info != NULL)
+        g_ptr_array_add (infos, info);
     }
-  free (doms);
   return g_steal_pointer (&infos);
 }
 
@@ -236,7 +229,7 @@ connect_on_thread (Job *job)
 {
   PvmHypervisor *self = job->self;
   g_autoptr(GVirConnection) gconn = gvir_connection_new (self->uri);
-  virConnectPtr conn = NULL;
+  g_autoptr(virConnect) conn = NULL;
 
   if (!gvir_connection_open (gconn, NULL, &job->error))
     return;
@@ -258,40 +251,27 @@ connect_on_thread (Job *job)
       VIR_DOMAIN_EVENT_CALLBACK (on_lifecycle), self, NULL) < 0)
     {
       pvm_set_libvirt_error (&job->error, "registering for domain events");
-      virConnectClose (conn);
       return;
     }
   job->infos = list_project_domains (conn, &job->error);
   if (job->infos == NULL)
-    {
-      virConnectClose (conn);
-      return;
-    }
+    return;
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->conn, virConnectClose);
-  self->conn = conn;
+  self->conn = g_steal_pointer (&conn);
   g_mutex_unlock (&self->lock);
 }
 
 static void
 refresh_on_thread (Job *job)
 {
-  virConnectPtr conn = pvm_hypervisor_dup_connection (job->self, &job->error);
-  g_autofree char *domain_name = NULL;
-  virDomainPtr dom;
+  g_autoptr(virConnect) conn = pvm_hypervisor_dup_connection (job->self, &job->error);
+  g_autoptr(virDomain) dom = NULL;
 
-  if (conn == NULL)
+  if (conn == NULL || !pvm_lookup_domain (conn, job->name, &dom, &job->error))
     return;
-  domain_name = g_strconcat (PVM_DOMAIN_PREFIX, job->name, NULL);
-  dom = virDomainLookupByName (conn, domain_name);
   if (dom != NULL)
-    {
-      job->info = pvm_domain_info_read (dom, &job->error);
-      virDomainFree (dom);
-    }
-  else if (virGetLastErrorCode () != VIR_ERR_NO_DOMAIN)
-    pvm_set_libvirt_error (&job->error, "looking up the domain");
-  virConnectClose (conn);
+    pvm_domain_info_read (dom, &job->info, &job->error);
 }
 
 static void
@@ -448,12 +428,6 @@ pvm_hypervisor_start (PvmHypervisor *self)
     return;
   self->connecting = TRUE;
   push_job (self, JOB_CONNECT, NULL, NULL);
-}
-
-void
-pvm_hypervisor_refresh (PvmHypervisor *self, const char *name, const char *reason)
-{
-  push_job (self, JOB_REFRESH, name, reason);
 }
 
 virConnectPtr

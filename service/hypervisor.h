@@ -8,6 +8,7 @@
 #include <libvirt/libvirt.h>
 
 #include "metadata.h"
+#include "virt.h"
 
 G_BEGIN_DECLS
 
@@ -49,15 +50,8 @@ void pvm_hypervisor_start (PvmHypervisor *self);
  * an error when libvirt is not connected. Free with virConnectClose. */
 virConnectPtr pvm_hypervisor_dup_connection (PvmHypervisor *self, GError **error);
 
-/* Re-reads one domain and emits domain-changed or domain-removed. */
-void pvm_hypervisor_refresh (PvmHypervisor *self, const char *name,
-                             const char *reason);
-
-/* Reads one project domain on the calling (worker) thread. Returns NULL
- * without error when it does not exist or is not ours. */
-PvmDomainInfo *pvm_domain_info_read (virDomainPtr dom, GError **error);
-
-/* Sets error from libvirt's last error on this thread. */
-void pvm_set_libvirt_error (GError **error, const char *what);
+/* Reads one project domain on the calling (worker) thread. TRUE with *INFO
+ * NULL: the domain is not ours (or went away meanwhile). */
+gboolean pvm_domain_info_read (virDomainPtr dom, PvmDomainInfo **info, GError **error);
 
 G_END_DECLS

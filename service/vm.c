@@ -320,31 +320,19 @@ parse (Call *call, const PvmOptionSpec *specs)
   return FALSE;
 }
 
+/* NULL with an error (NotFound among them) when there is no domain. */
 static virDomainPtr
-lookup_domain (PvmVm *self, virConnectPtr *conn_out, GError **error)
+lookup_domain (PvmVm *self, virConnectPtr conn, GError **error)
 {
-  g_autofree char *domain_name = g_strconcat (PVM_DOMAIN_PREFIX, self->name, NULL);
-  virConnectPtr conn = pvm_hypervisor_dup_connection (pvm_daemon_get_hypervisor (self->daemon),
-                                                      error);
   virDomainPtr dom;
 
-  if (conn == NULL)
+  if (!pvm_lookup_domain (conn, self->name, &dom, error))
     return NULL;
-  dom = virDomainLookupByName (conn, domain_name);
   if (dom == NULL)
-    {
-      if (virGetLastErrorCode () == VIR_ERR_NO_DOMAIN)
-        g_set_error (error, PVM_ERROR, PVM_ERROR_NOT_FOUND,
-                     "there is no project VM named \"%s\"", self->name);
-      else
-        pvm_set_libvirt_error (error, "looking up the domain");
-      virConnectClose (conn);
-      return NULL;
-    }
-  *conn_out = conn;
+    g_set_error (error, PVM_ERROR, PVM_ERROR_NOT_FOUND,
+                 "there is no project VM named \"%s\"", self->name);
   return dom;
 }
-
 
 /* Outcomes of a step. */
 enum { DONE, WAS_RUNNING, WAS_STOPPED };
@@ -355,8 +343,9 @@ step_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   Call *call = g_task_get_task_data (task);
   Step step = call->step;
   GError *error = NULL;
-  virConnectPtr conn = NULL;
-  virDomainPtr dom = lookup_domain (call->self, &conn, &error);
+  g_autoptr(virConnect) conn =
+      pvm_hypervisor_dup_connection (pvm_daemon_get_hypervisor (call->self->daemon), &error);
+  g_autoptr(virDomain) dom = conn ? lookup_domain (call->self, conn, &error) : NULL;
   int active;
 
   if (dom == NULL)
@@ -389,10 +378,8 @@ step_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
    * now rather than leave it to the event that follows. */
   if (error == NULL && call->outcome == DONE &&
       (step == STEP_START || step == STEP_POWER_OFF))
-    call->info = pvm_domain_info_read (dom, NULL);
+    pvm_domain_info_read (dom, &call->info, NULL);
 
-  virDomainFree (dom);
-  virConnectClose (conn);
   if (error != NULL)
     g_task_return_error (task, error);
   else
