@@ -66,7 +66,7 @@ export_vm (PvmDaemon *self, PvmVm *vm)
 
 void
 pvm_daemon_apply_info (PvmDaemon *self, const PvmDomainInfo *info,
-                       const char *reason)
+                       PvmReason reason)
 {
   PvmVm *vm = g_hash_table_lookup (self->vms, info->name);
 
@@ -75,7 +75,7 @@ pvm_daemon_apply_info (PvmDaemon *self, const PvmDomainInfo *info,
       pvm_vm_update (vm, info, reason);
       return;
     }
-  vm = pvm_vm_new (self, info);
+  vm = pvm_vm_new (self, info, reason);
   g_hash_table_insert (self->vms, g_strdup (info->name), vm);
   export_vm (self, vm);
 }
@@ -106,7 +106,7 @@ on_synced (PvmHypervisor *hv, GPtrArray *infos, PvmDaemon *self)
     {
       PvmDomainInfo *info = g_ptr_array_index (infos, i);
       g_hash_table_add (present, info->name);
-      pvm_daemon_apply_info (self, info, "synced");
+      pvm_daemon_apply_info (self, info, PVM_REASON_SYNCED);
     }
   g_hash_table_iter_init (&iter, self->vms);
   while (g_hash_table_iter_next (&iter, &name, NULL))
@@ -117,7 +117,7 @@ on_synced (PvmHypervisor *hv, GPtrArray *infos, PvmDaemon *self)
 }
 
 static void
-on_domain_changed (PvmHypervisor *hv, PvmDomainInfo *info, const char *reason,
+on_domain_changed (PvmHypervisor *hv, PvmDomainInfo *info, PvmReason reason,
                    PvmDaemon *self)
 {
   pvm_daemon_apply_info (self, info, reason);
@@ -210,9 +210,7 @@ leases_done (GObject *source, GAsyncResult *res, gpointer data)
       const char *mac = pvm_vm_get_mac (vm);
       g_autofree char *lower = mac ? g_ascii_strdown (mac, -1) : NULL;
       GPtrArray *addrs = lower ? g_hash_table_lookup (by_mac, lower) : NULL;
-      const char *state = pvm_dbus_vm_get_state (PVM_DBUS_VM (vm));
-
-      if (g_strcmp0 (state, "running") != 0)
+      if (!pvm_vm_is_running (vm))
         continue;
       if (addrs != NULL)
         g_ptr_array_add (addrs, NULL);
@@ -230,7 +228,7 @@ any_running (PvmDaemon *self)
 
   g_hash_table_iter_init (&iter, self->vms);
   while (g_hash_table_iter_next (&iter, NULL, &vm))
-    if (g_strcmp0 (pvm_dbus_vm_get_state (PVM_DBUS_VM (vm)), "running") == 0)
+    if (pvm_vm_is_running (vm))
       return TRUE;
   return FALSE;
 }

@@ -24,7 +24,7 @@ PvmVm *pvm_daemon_find_vm (PvmDaemon *self, const char *name);
 
 /* Applies a snapshot read by a method's worker, as an event would. */
 void pvm_daemon_apply_info (PvmDaemon *self, const PvmDomainInfo *info,
-                            const char *reason);
+                            PvmReason reason);
 void pvm_daemon_remove_vm (PvmDaemon *self, const char *name);
 
 /* Names with a Create under way: a second Create of one gets Busy. */

@@ -27,137 +27,6 @@ G_DEFINE_TYPE (PvmHypervisor, pvm_hypervisor, G_TYPE_OBJECT)
 enum { SIG_SYNCED, SIG_DOMAIN_CHANGED, SIG_DOMAIN_REMOVED, SIG_DISCONNECTED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
-void
-pvm_domain_info_free (PvmDomainInfo *info)
-{
-  if (info == NULL)
-    return;
-  g_free (info->name);
-  g_free (info->mac);
-  g_free (info->console_log);
-  pvm_metadata_clear (&info->meta);
-  g_free (info);
-}
-
-const char *
-pvm_domain_state_name (int state)
-{
-  switch (state)
-    {
-    case VIR_DOMAIN_RUNNING: return "running";
-    case VIR_DOMAIN_BLOCKED: return "running";
-    case VIR_DOMAIN_PAUSED: return "paused";
-    case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
-    case VIR_DOMAIN_SHUTOFF: return "shutoff";
-    case VIR_DOMAIN_CRASHED: return "crashed";
-    case VIR_DOMAIN_PMSUSPENDED: return "suspended";
-    default: return "unknown";
-    }
-}
-
-const char *
-pvm_domain_reason_name (int state, int reason)
-{
-  switch (state)
-    {
-    case VIR_DOMAIN_RUNNING:
-      switch (reason)
-        {
-        case VIR_DOMAIN_RUNNING_BOOTED: return "booted";
-        case VIR_DOMAIN_RUNNING_UNPAUSED: return "resumed";
-        case VIR_DOMAIN_RUNNING_RESTORED: return "restored";
-        case VIR_DOMAIN_RUNNING_WAKEUP: return "woken";
-        case VIR_DOMAIN_RUNNING_CRASHED: return "crashed";
-        default: return NULL;
-        }
-    case VIR_DOMAIN_SHUTOFF:
-      switch (reason)
-        {
-        case VIR_DOMAIN_SHUTOFF_SHUTDOWN: return "shutdown";
-        case VIR_DOMAIN_SHUTOFF_DESTROYED: return "destroyed";
-        case VIR_DOMAIN_SHUTOFF_CRASHED: return "crashed";
-        case VIR_DOMAIN_SHUTOFF_SAVED: return "saved";
-        case VIR_DOMAIN_SHUTOFF_FAILED: return "failed";
-        default: return NULL;
-        }
-    case VIR_DOMAIN_PAUSED: return "paused";
-    case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
-    case VIR_DOMAIN_CRASHED: return "crashed";
-    case VIR_DOMAIN_PMSUSPENDED: return "suspended";
-    default: return NULL;
-    }
-}
-
-/* gconfig does not expose a chardev's <log>: find the serial's in the XML. */
-static char *
-serial_log_path (const char *xml)
-{
-  g_autoptr(GRegex) re = g_regex_new ("<serial[^>]*>.*?<log file=['\"]([^'\"]+)['\"]",
-                                      G_REGEX_DOTALL, 0, NULL);
-  g_autoptr(GMatchInfo) match = NULL;
-  g_autofree char *raw = NULL;
-
-  if (!g_regex_match (re, xml, 0, &match))
-    return NULL;
-  raw = g_match_info_fetch (match, 1);
-  /* libvirt writes &apos; etc. for odd characters; our names have none. */
-  return strchr (raw, '&') ? NULL : g_steal_pointer (&raw);
-}
-
-/* Memory, vCPUs and the first MAC, from the domain XML. */
-static void
-read_domain_xml (PvmDomainInfo *info, const char *xml)
-{
-  g_autoptr(GVirConfigDomain) conf = gvir_config_domain_new_from_xml (xml, NULL);
-  GList *devices;
-
-  if (conf == NULL)
-    return;
-  info->memory_mib = gvir_config_domain_get_memory (conf) / 1024;
-  info->cpus = (guint32) gvir_config_domain_get_vcpus (conf);
-  devices = gvir_config_domain_get_devices (conf);
-  for (GList *l = devices; l != NULL; l = l->next)
-    if (info->mac == NULL && GVIR_CONFIG_IS_DOMAIN_INTERFACE (l->data))
-      info->mac = g_strdup (gvir_config_domain_interface_get_mac (l->data));
-  g_list_free_full (devices, g_object_unref);
-  info->console_log = serial_log_path (xml);
-}
-
-gboolean
-pvm_domain_info_read (virDomainPtr dom, PvmDomainInfo **out, GError **error)
-{
-  g_autoptr(PvmDomainInfo) info = g_new0 (PvmDomainInfo, 1);
-  g_autofree char *meta_xml = NULL;
-  g_autofree char *xml = NULL;
-  const char *name = pvm_vm_name_from_domain (virDomainGetName (dom));
-  virErrorPtr err;
-
-  *out = NULL;
-  if (name == NULL)
-    return TRUE;       /* not a project-* domain */
-  info->name = g_strdup (name);
-  meta_xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT,
-                                   PVM_METADATA_NS, 0);
-  if (meta_xml == NULL)
-    {
-      err = virGetLastError ();
-      if (err != NULL && (err->code == VIR_ERR_NO_DOMAIN_METADATA ||
-                          err->code == VIR_ERR_NO_DOMAIN))
-        return TRUE;   /* not ours, or gone meanwhile */
-      return pvm_set_libvirt_error (error, "reading the domain metadata");
-    }
-  if (!pvm_metadata_parse (meta_xml, &info->meta, NULL))
-    return TRUE;       /* a foreign or damaged element: not ours to show */
-  if (virDomainGetState (dom, &info->state, &info->reason, 0) < 0)
-    return pvm_set_libvirt_error (error, "reading the domain state");
-  xml = virDomainGetXMLDesc (dom, 0);
-  if (xml == NULL)
-    return pvm_set_libvirt_error (error, "reading the domain XML");
-  read_domain_xml (info, xml);
-  *out = g_steal_pointer (&info);
-  return TRUE;
-}
-
 /* ---- work on the reader thread ---- */
 
 typedef enum { JOB_CONNECT, JOB_REFRESH } JobKind;
@@ -165,7 +34,7 @@ typedef enum { JOB_CONNECT, JOB_REFRESH } JobKind;
 typedef struct {
   JobKind kind;
   char *name;          /* JOB_REFRESH */
-  char *reason;
+  PvmReason reason;
   /* results */
   GPtrArray *infos;    /* JOB_CONNECT */
   PvmDomainInfo *info; /* JOB_REFRESH; NULL: removed */
@@ -178,7 +47,6 @@ static void
 job_free (Job *job)
 {
   g_free (job->name);
-  g_free (job->reason);
   g_clear_pointer (&job->infos, g_ptr_array_unref);
   pvm_domain_info_free (job->info);
   g_clear_error (&job->error);
@@ -287,13 +155,13 @@ run_job (gpointer data, gpointer user_data)
 }
 
 static void
-push_job (PvmHypervisor *self, JobKind kind, const char *name, const char *reason)
+push_job (PvmHypervisor *self, JobKind kind, const char *name, PvmReason reason)
 {
   Job *job = g_new0 (Job, 1);
 
   job->kind = kind;
   job->name = g_strdup (name);
-  job->reason = g_strdup (reason);
+  job->reason = reason;
   job->self = g_object_ref (self);
   g_thread_pool_push (self->reader, job, NULL);
 }
@@ -343,9 +211,9 @@ finish_job (gpointer data)
     {
       /* libvirt's state reason is exact; events may arrive in bursts
        * (resumed + started) whose first one would mislead. */
-      const char *reason = pvm_domain_reason_name (job->info->state, job->info->reason);
+      PvmReason reason = pvm_domain_info_reason (job->info);
       g_signal_emit (self, signals[SIG_DOMAIN_CHANGED], 0, job->info,
-                     reason != NULL ? reason : job->reason);
+                     reason != PVM_REASON_UNKNOWN ? reason : job->reason);
     }
   else
     g_signal_emit (self, signals[SIG_DOMAIN_REMOVED], 0, job->name);
@@ -353,30 +221,35 @@ finish_job (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static const char *
+static PvmReason
+stopped_reason (int detail)
+{
+  switch (detail)
+    {
+    case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: return PVM_REASON_SHUTDOWN;
+    case VIR_DOMAIN_EVENT_STOPPED_DESTROYED: return PVM_REASON_DESTROYED;
+    case VIR_DOMAIN_EVENT_STOPPED_CRASHED: return PVM_REASON_CRASHED;
+    case VIR_DOMAIN_EVENT_STOPPED_SAVED: return PVM_REASON_SAVED;
+    case VIR_DOMAIN_EVENT_STOPPED_FAILED: return PVM_REASON_FAILED;
+    default: return PVM_REASON_STOPPED;
+    }
+}
+
+static PvmReason
 event_reason (int event, int detail)
 {
   switch (event)
     {
-    case VIR_DOMAIN_EVENT_DEFINED: return "defined";
-    case VIR_DOMAIN_EVENT_UNDEFINED: return "undefined";
-    case VIR_DOMAIN_EVENT_STARTED: return "booted";
-    case VIR_DOMAIN_EVENT_SUSPENDED: return "paused";
-    case VIR_DOMAIN_EVENT_RESUMED: return "resumed";
-    case VIR_DOMAIN_EVENT_SHUTDOWN: return "shutting-down";
-    case VIR_DOMAIN_EVENT_PMSUSPENDED: return "suspended";
-    case VIR_DOMAIN_EVENT_CRASHED: return "crashed";
-    case VIR_DOMAIN_EVENT_STOPPED:
-      switch (detail)
-        {
-        case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: return "shutdown";
-        case VIR_DOMAIN_EVENT_STOPPED_DESTROYED: return "destroyed";
-        case VIR_DOMAIN_EVENT_STOPPED_CRASHED: return "crashed";
-        case VIR_DOMAIN_EVENT_STOPPED_SAVED: return "saved";
-        case VIR_DOMAIN_EVENT_STOPPED_FAILED: return "failed";
-        default: return "stopped";
-        }
-    default: return "unknown";
+    case VIR_DOMAIN_EVENT_DEFINED: return PVM_REASON_DEFINED;
+    case VIR_DOMAIN_EVENT_UNDEFINED: return PVM_REASON_UNDEFINED;
+    case VIR_DOMAIN_EVENT_STARTED: return PVM_REASON_BOOTED;
+    case VIR_DOMAIN_EVENT_SUSPENDED: return PVM_REASON_PAUSED;
+    case VIR_DOMAIN_EVENT_RESUMED: return PVM_REASON_RESUMED;
+    case VIR_DOMAIN_EVENT_SHUTDOWN: return PVM_REASON_SHUTTING_DOWN;
+    case VIR_DOMAIN_EVENT_PMSUSPENDED: return PVM_REASON_SUSPENDED;
+    case VIR_DOMAIN_EVENT_CRASHED: return PVM_REASON_CRASHED;
+    case VIR_DOMAIN_EVENT_STOPPED: return stopped_reason (detail);
+    default: return PVM_REASON_UNKNOWN;
     }
 }
 
@@ -427,7 +300,7 @@ pvm_hypervisor_start (PvmHypervisor *self)
   if (self->connecting)
     return;
   self->connecting = TRUE;
-  push_job (self, JOB_CONNECT, NULL, NULL);
+  push_job (self, JOB_CONNECT, NULL, PVM_REASON_SYNCED);
 }
 
 virConnectPtr
@@ -470,7 +343,7 @@ pvm_hypervisor_class_init (PvmHypervisorClass *klass)
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
   signals[SIG_DOMAIN_CHANGED] = g_signal_new ("domain-changed",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_STRING);
+      G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_UINT);
   signals[SIG_DOMAIN_REMOVED] = g_signal_new ("domain-removed",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, G_TYPE_STRING);

@@ -80,7 +80,7 @@ on_created (GObject *source, GAsyncResult *res, gpointer data)
       return;
     }
   /* Export before answering, so the caller can use the path at once. */
-  pvm_daemon_apply_info (call->self->daemon, info, "created");
+  pvm_daemon_apply_info (call->self->daemon, info, PVM_REASON_CREATED);
   path = pvm_vm_object_path (info->name);
   pvm_dbus_manager_complete_create (PVM_DBUS_MANAGER (call->self), call->invocation, path);
 }

@@ -26,6 +26,8 @@ struct _PvmVm {
   gboolean forcing;                 /* Stop's power-off after the wait is under way */
   guint wait_timeout_id;
 
+  PvmVmState state;
+  PvmCloudInit cloud_init;
   PvmReadiness *readiness;          /* watches the console log when running */
 };
 
@@ -115,14 +117,13 @@ finish_stop_wait (PvmVm *self, const char *outcome)
 /* ---- state from libvirt ---- */
 
 static void
-set_cloud_init (PvmVm *self, const char *value)
+set_cloud_init (PvmVm *self, PvmCloudInit value)
 {
-  PvmDBusVM *iface = PVM_DBUS_VM (self);
-
-  if (g_strcmp0 (pvm_dbus_vm_get_cloud_init (iface), value) == 0)
+  if (self->cloud_init == value)
     return;
-  pvm_dbus_vm_set_cloud_init (iface, value);
-  if (g_str_equal (value, "done") && self->waiting != NULL &&
+  self->cloud_init = value;
+  pvm_dbus_vm_set_cloud_init (PVM_DBUS_VM (self), pvm_cloud_init_name (value));
+  if (value == PVM_CLOUD_INIT_DONE && self->waiting != NULL &&
       g_strcmp0 (self->op, "start") == 0)
     finish_start_wait (self, NULL);
 }
@@ -130,7 +131,7 @@ set_cloud_init (PvmVm *self, const char *value)
 static void
 on_ready (PvmReadiness *readiness, gpointer data)
 {
-  set_cloud_init (PVM_VM (data), "done");
+  set_cloud_init (PVM_VM (data), PVM_CLOUD_INIT_DONE);
 }
 
 /* Watch for cloud-init's marker while running; FRESH_BOOT: this boot began
@@ -141,39 +142,40 @@ follow_readiness (PvmVm *self, gboolean running, gboolean fresh_boot)
   if (!running || self->console_log == NULL)
     {
       g_clear_pointer (&self->readiness, pvm_readiness_free);
-      set_cloud_init (self, running ? "pending" : "unknown");
+      set_cloud_init (self, running ? PVM_CLOUD_INIT_PENDING : PVM_CLOUD_INIT_UNKNOWN);
       return;
     }
   if (fresh_boot)
     g_clear_pointer (&self->readiness, pvm_readiness_free);
   if (self->readiness == NULL)
     {
-      if (fresh_boot || g_strcmp0 (pvm_dbus_vm_get_cloud_init (PVM_DBUS_VM (self)), "done") != 0)
-        set_cloud_init (self, "pending");
+      if (fresh_boot || self->cloud_init != PVM_CLOUD_INIT_DONE)
+        set_cloud_init (self, PVM_CLOUD_INIT_PENDING);
       self->readiness = pvm_readiness_new (self->console_log, on_ready, self);
     }
 }
 
 static void
-set_state (PvmVm *self, const char *state, const char *reason)
+set_state (PvmVm *self, PvmVmState state, PvmReason reason)
 {
   PvmDBusVM *iface = PVM_DBUS_VM (self);
-  g_autofree char *previous = g_strdup (pvm_dbus_vm_get_state (iface));
-  gboolean running = g_str_equal (state, "running");
+  PvmVmState previous = self->state;
+  gboolean running = state == PVM_VM_STATE_RUNNING;
 
-  if (g_strcmp0 (previous, state) == 0)
+  if (previous == state)
     return;
-  pvm_dbus_vm_set_state (iface, state);
+  self->state = state;
+  pvm_dbus_vm_set_state (iface, pvm_vm_state_name (state));
   if (!running)
     pvm_vm_set_addresses (self, NULL);
-  if (!g_str_equal (state, "unknown"))
-    follow_readiness (self, running,
-                      running && g_strcmp0 (reason, "booted") == 0);
-  g_debug ("%s: %s -> %s (%s)", self->name, previous, state, reason);
-  pvm_dbus_vm_emit_state_changed (iface, state, previous ? previous : "unknown",
-                                  reason ? reason : "unknown");
+  if (state != PVM_VM_STATE_UNKNOWN)
+    follow_readiness (self, running, running && reason == PVM_REASON_BOOTED);
+  g_debug ("%s: %s -> %s (%s)", self->name, pvm_vm_state_name (previous),
+           pvm_vm_state_name (state), pvm_reason_name (reason));
+  pvm_dbus_vm_emit_state_changed (iface, pvm_vm_state_name (state),
+                                  pvm_vm_state_name (previous), pvm_reason_name (reason));
 
-  if (self->waiting != NULL && g_str_equal (state, "shutoff"))
+  if (self->waiting != NULL && state == PVM_VM_STATE_SHUTOFF)
     {
       if (g_strcmp0 (self->op, "stop") == 0 && !self->forcing)
         finish_stop_wait (self, "graceful");
@@ -181,14 +183,20 @@ set_state (PvmVm *self, const char *state, const char *reason)
         {
           g_autoptr(GError) error = g_error_new (PVM_ERROR, PVM_ERROR_FAILED,
               "the VM \"%s\" stopped (%s) before cloud-init finished", self->name,
-              reason ? reason : "unknown");
+              pvm_reason_name (reason));
           finish_start_wait (self, error);
         }
     }
 }
 
+gboolean
+pvm_vm_is_running (PvmVm *self)
+{
+  return self->state == PVM_VM_STATE_RUNNING;
+}
+
 void
-pvm_vm_update (PvmVm *self, const PvmDomainInfo *info, const char *reason)
+pvm_vm_update (PvmVm *self, const PvmDomainInfo *info, PvmReason reason)
 {
   PvmDBusVM *iface = PVM_DBUS_VM (self);
 
@@ -204,13 +212,13 @@ pvm_vm_update (PvmVm *self, const PvmDomainInfo *info, const char *reason)
   self->mac = g_strdup (info->mac);
   g_free (self->console_log);
   self->console_log = g_strdup (info->console_log);
-  set_state (self, pvm_domain_state_name (info->state), reason);
+  set_state (self, pvm_vm_state_from_domain (info->state), reason);
 }
 
 void
 pvm_vm_set_unknown (PvmVm *self)
 {
-  set_state (self, "unknown", "libvirt-disconnected");
+  set_state (self, PVM_VM_STATE_UNKNOWN, PVM_REASON_LIBVIRT_DISCONNECTED);
 }
 
 void
@@ -401,7 +409,7 @@ apply_step_info (Call *call)
 {
   if (call->info != NULL)
     pvm_daemon_apply_info (call->self->daemon, call->info,
-                           pvm_domain_reason_name (call->info->state, call->info->reason));
+                           pvm_domain_info_reason (call->info));
 }
 
 /* Answers the call with the task's error; TRUE when there was one. */
@@ -449,7 +457,7 @@ start_done (GObject *source, GAsyncResult *res, gpointer data)
   /* step_failed applied the fresh snapshot: a new boot (reason "booted")
    * already restarted the readiness watch with CloudInit "pending". */
   if (!call->wait ||
-      g_strcmp0 (pvm_dbus_vm_get_cloud_init (PVM_DBUS_VM (self)), "done") == 0)
+      self->cloud_init == PVM_CLOUD_INIT_DONE)
     {
       self->op = NULL;
       pvm_dbus_vm_complete_start (PVM_DBUS_VM (self), call->invocation);
@@ -750,7 +758,7 @@ pvm_vm_init (PvmVm *self)
 }
 
 PvmVm *
-pvm_vm_new (PvmDaemon *daemon, const PvmDomainInfo *info)
+pvm_vm_new (PvmDaemon *daemon, const PvmDomainInfo *info, PvmReason reason)
 {
   PvmVm *self = g_object_new (PVM_TYPE_VM, NULL);
   PvmDBusVM *iface = PVM_DBUS_VM (self);
@@ -758,8 +766,11 @@ pvm_vm_new (PvmDaemon *daemon, const PvmDomainInfo *info)
   self->daemon = daemon;
   self->name = g_strdup (info->name);
   pvm_dbus_vm_set_name (iface, info->name);
-  pvm_dbus_vm_set_cloud_init (iface, "unknown");
-  pvm_vm_update (self, info, "synced");
+  /* The state before the first snapshot: unknown, with no addresses. */
+  pvm_dbus_vm_set_state (iface, pvm_vm_state_name (PVM_VM_STATE_UNKNOWN));
+  pvm_dbus_vm_set_cloud_init (iface, pvm_cloud_init_name (PVM_CLOUD_INIT_UNKNOWN));
+  pvm_vm_set_addresses (self, NULL);
+  pvm_vm_update (self, info, reason);
   update_ssh_target (self);
   return self;
 }
