@@ -31,8 +31,4 @@ void pvm_create_run_async (PvmDaemon *daemon, PvmCreateRequest *req,
                            GAsyncReadyCallback callback, gpointer user_data);
 PvmDomainInfo *pvm_create_run_finish (GAsyncResult *result, GError **error);
 
-/* Destroy's worker: power off, undefine, remove the volumes. */
-gboolean pvm_destroy_sync (PvmDaemon *daemon, const char *name, gboolean keep_data,
-                           GError **error);
-
 G_END_DECLS
