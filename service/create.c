@@ -399,15 +399,16 @@ create_job_free (CreateJob *job)
 }
 
 void
-pvm_create_run_async (PvmDaemon *daemon, PvmCreateRequest *req,
-                      GAsyncReadyCallback callback, gpointer user_data)
+pvm_create_run_async (const PvmConfig *config, PvmHypervisor *hypervisor,
+                      PvmCreateRequest *req, GAsyncReadyCallback callback,
+                      gpointer user_data)
 {
-  g_autoptr(GTask) task = g_task_new (daemon, NULL, callback, user_data);
+  g_autoptr(GTask) task = g_task_new (hypervisor, NULL, callback, user_data);
   CreateJob *job = g_new0 (CreateJob, 1);
 
   job->req = req;
-  job->config = pvm_daemon_get_config (daemon);
-  job->hypervisor = g_object_ref (pvm_daemon_get_hypervisor (daemon));
+  job->config = config;
+  job->hypervisor = g_object_ref (hypervisor);
   g_task_set_task_data (task, job, (GDestroyNotify) create_job_free);
   g_task_run_in_thread (task, create_thread);
 }

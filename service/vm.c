@@ -9,7 +9,6 @@
 struct _PvmVm {
   PvmDBusVMSkeleton parent;
 
-  PvmDaemon *daemon;      /* not owned: the daemon owns the VMs */
   char *name;
   char *mac;
   char *console_log;
@@ -28,6 +27,9 @@ static void pvm_vm_iface_init (PvmDBusVMIface *iface);
 
 G_DEFINE_TYPE_WITH_CODE (PvmVm, pvm_vm, PVM_DBUS_TYPE_VM_SKELETON,
                          G_IMPLEMENT_INTERFACE (PVM_DBUS_TYPE_VM, pvm_vm_iface_init))
+
+enum { SIG_DESTROYED, N_SIGNALS };
+static guint signals[N_SIGNALS];
 
 const char *
 pvm_vm_get_name (PvmVm *self)
@@ -81,7 +83,6 @@ pvm_vm_set_addresses (PvmVm *self, const char * const *addresses)
 }
 
 /* ---- state from libvirt ---- */
-
 
 static void
 set_cloud_init (PvmVm *self, PvmCloudInit value)
@@ -295,9 +296,7 @@ host_ready (gpointer vm)
 static void
 host_destroyed (gpointer vm)
 {
-  PvmVm *self = vm;
-
-  pvm_daemon_remove_vm (self->daemon, self->name);
+  g_signal_emit (vm, signals[SIG_DESTROYED], 0);
 }
 
 static void
@@ -306,6 +305,7 @@ pvm_vm_finalize (GObject *object)
   PvmVm *self = PVM_VM (object);
 
   g_clear_pointer (&self->readiness, pvm_readiness_free);
+  g_clear_object (&self->host.hypervisor);
   g_free (self->name);
   g_free (self->mac);
   g_free (self->console_log);
@@ -316,6 +316,8 @@ static void
 pvm_vm_class_init (PvmVmClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = pvm_vm_finalize;
+  signals[SIG_DESTROYED] = g_signal_new ("destroyed", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -324,15 +326,15 @@ pvm_vm_init (PvmVm *self)
 }
 
 PvmVm *
-pvm_vm_new (PvmDaemon *daemon, const PvmDomainInfo *info, PvmReason reason)
+pvm_vm_new (const PvmConfig *config, PvmHypervisor *hypervisor,
+            const PvmDomainInfo *info, PvmReason reason)
 {
   PvmVm *self = g_object_new (PVM_TYPE_VM, NULL);
   PvmDBusVM *iface = PVM_DBUS_VM (self);
 
-  self->daemon = daemon;
   self->name = g_strdup (info->name);
   self->host = (PvmLifecycleHost) {
-    self, self->name, pvm_daemon_get_hypervisor (daemon), pvm_daemon_get_config (daemon),
+    self, self->name, g_object_ref (hypervisor), config,
     host_apply, host_ready, host_destroyed
   };
   pvm_dbus_vm_set_name (iface, info->name);
