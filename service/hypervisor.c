@@ -29,11 +29,13 @@ static guint signals[N_SIGNALS];
 
 /* ---- work on the reader thread ---- */
 
-typedef enum { JOB_CONNECT, JOB_REFRESH } JobKind;
+/* Every job goes through the one reader thread, in the order of the
+ * events: a removal can never be overtaken by a refresh queued before it. */
+typedef enum { JOB_CONNECT, JOB_REFRESH, JOB_REMOVE } JobKind;
 
 typedef struct {
   JobKind kind;
-  char *name;          /* JOB_REFRESH */
+  char *name;          /* JOB_REFRESH, JOB_REMOVE */
   PvmReason reason;
   /* results */
   GPtrArray *infos;    /* JOB_CONNECT */
@@ -149,8 +151,9 @@ run_job (gpointer data, gpointer user_data)
 
   if (job->kind == JOB_CONNECT)
     connect_on_thread (job);
-  else
+  else if (job->kind == JOB_REFRESH)
     refresh_on_thread (job);
+  /* JOB_REMOVE reads nothing: it only keeps its place in the queue. */
   g_main_context_invoke (job->self->context, finish_job, job);
 }
 
@@ -205,6 +208,8 @@ finish_job (gpointer data)
           g_signal_emit (self, signals[SIG_SYNCED], 0, job->infos);
         }
     }
+  else if (job->kind == JOB_REMOVE)
+    g_signal_emit (self, signals[SIG_DOMAIN_REMOVED], 0, job->name);
   else if (job->error != NULL)
     g_debug ("refreshing %s: %s", job->name, job->error->message);
   else if (job->info != NULL)
@@ -263,10 +268,8 @@ on_lifecycle (virConnectPtr conn, virDomainPtr dom, int event, int detail,
 
   if (name == NULL)
     return;
-  if (event == VIR_DOMAIN_EVENT_UNDEFINED)
-    g_signal_emit (self, signals[SIG_DOMAIN_REMOVED], 0, name);
-  else
-    push_job (self, JOB_REFRESH, name, event_reason (event, detail));
+  push_job (self, event == VIR_DOMAIN_EVENT_UNDEFINED ? JOB_REMOVE : JOB_REFRESH, name,
+            event_reason (event, detail));
 }
 
 static gboolean
