@@ -1,6 +1,9 @@
 #include "domain-info.h"
 
+#include <string.h>
 #include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
 
 #include "gvir-autoptr.h"
 #include "virt.h"
@@ -17,20 +20,28 @@ pvm_domain_info_free (PvmDomainInfo *info)
   g_free (info);
 }
 
-/* gconfig does not expose a chardev's <log>: find the serial's in the XML. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlXPathContext, xmlXPathFreeContext)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlXPathObject, xmlXPathFreeObject)
+
+/* gconfig does not expose a chardev's <log>: ask libxml2 for the serial's. */
 static char *
 serial_log_path (const char *xml)
 {
-  g_autoptr(GRegex) re = g_regex_new ("<serial[^>]*>.*?<log file=['\"]([^'\"]+)['\"]",
-                                      G_REGEX_DOTALL, 0, NULL);
-  g_autoptr(GMatchInfo) match = NULL;
-  g_autofree char *raw = NULL;
+  g_autoptr(xmlDoc) doc = xmlReadMemory (xml, strlen (xml), "domain.xml", NULL,
+                                         XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                         XML_PARSE_NOWARNING);
+  g_autoptr(xmlXPathContext) ctx = doc ? xmlXPathNewContext (doc) : NULL;
+  g_autoptr(xmlXPathObject) file = NULL;
 
-  if (!g_regex_match (re, xml, 0, &match))
+  if (ctx == NULL)
     return NULL;
-  raw = g_match_info_fetch (match, 1);
-  /* libvirt writes &apos; etc. for odd characters; our names have none. */
-  return strchr (raw, '&') ? NULL : g_steal_pointer (&raw);
+  file = xmlXPathEvalExpression (
+      (const xmlChar *) "string((/domain/devices/serial/log/@file)[1])", ctx);
+  if (file == NULL || file->type != XPATH_STRING || file->stringval == NULL ||
+      *file->stringval == '\0')
+    return NULL;
+  return g_strdup ((const char *) file->stringval);
 }
 
 /* Memory, vCPUs and the first MAC, from the domain XML. */

@@ -21,12 +21,13 @@ typedef struct {
   PvmDomainInfo *info;          /* after a start or power-off: the domain now */
   PvmConsoleStream *console;    /* OpenConsole: the stream ... */
   int console_fd;               /* ... and the client's end of the socket */
-} PvmStepResult;
+} StepResult;
 
 typedef struct _Job Job;
-/* One step on the domain; fills RESULT, or fails with ERROR. */
+/* One step on the domain (ACTIVE: it was running when the step began);
+ * fills RESULT, or fails with ERROR. */
 typedef gboolean (*StepFunc) (Job *job, virConnectPtr conn, virDomainPtr dom,
-                              PvmStepResult *result, GError **error);
+                              gboolean active, StepResult *result, GError **error);
 
 struct _Job {
   PvmHypervisor *hypervisor;
@@ -38,7 +39,7 @@ struct _Job {
 };
 
 static void
-pvm_step_result_free (PvmStepResult *result)
+step_result_free (StepResult *result)
 {
   if (result == NULL)
     return;
@@ -50,7 +51,7 @@ pvm_step_result_free (PvmStepResult *result)
   g_free (result);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PvmStepResult, pvm_step_result_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StepResult, step_result_free)
 
 static void
 job_free (Job *job)
@@ -74,7 +75,7 @@ is_active (virDomainPtr dom, gboolean *active, GError **error)
 /* The reply should find the properties already true: read the domain now
  * rather than leave it to the event that follows. */
 static void
-read_after (virDomainPtr dom, PvmStepResult *result)
+read_after (virDomainPtr dom, StepResult *result)
 {
   pvm_domain_info_read (dom, &result->info, NULL);
 }
@@ -88,15 +89,17 @@ step_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   GError *error = NULL;
   g_autoptr(virConnect) conn = pvm_hypervisor_dup_connection (job->hypervisor, &error);
   g_autoptr(virDomain) dom = NULL;
-  g_autoptr(PvmStepResult) result = g_new0 (PvmStepResult, 1);
+  g_autoptr(StepResult) result = g_new0 (StepResult, 1);
+  gboolean active = FALSE;
 
   result->console_fd = -1;
   if (conn != NULL && pvm_lookup_domain (conn, job->name, &dom, &error) && dom == NULL)
     g_set_error (&error, PVM_ERROR, PVM_ERROR_NOT_FOUND,
                  "there is no project VM named \"%s\"", job->name);
-  if (error == NULL && job->step (job, conn, dom, result, &error))
+  if (error == NULL && is_active (dom, &active, &error) &&
+      job->step (job, conn, dom, active, result, &error))
     g_task_return_pointer (task, g_steal_pointer (&result),
-                           (GDestroyNotify) pvm_step_result_free);
+                           (GDestroyNotify) step_result_free);
   else
     g_task_return_error (task, error);
 }
@@ -119,12 +122,12 @@ run (PvmOperation *op, const PvmLifecycleHost *host, StepFunc step, GAsyncReadyC
 }
 
 /* A step's result, its snapshot applied; NULL when it failed (answered). */
-static PvmStepResult *
+static StepResult *
 step_finish (PvmOperation *op, GAsyncResult *res)
 {
   const Job *job = g_task_get_task_data (G_TASK (res));
   g_autoptr(GError) error = NULL;
-  PvmStepResult *result = g_task_propagate_pointer (G_TASK (res), &error);
+  StepResult *result = g_task_propagate_pointer (G_TASK (res), &error);
 
   if (result == NULL)
     {
@@ -145,13 +148,9 @@ host_of (GAsyncResult *res)
 /* ---- Start [--wait]: start, then wait for cloud-init's marker ---- */
 
 static gboolean
-start_step (Job *job, virConnectPtr conn, virDomainPtr dom, PvmStepResult *result,
-            GError **error)
+start_step (Job *job, virConnectPtr conn, virDomainPtr dom, gboolean active,
+            StepResult *result, GError **error)
 {
-  gboolean active = FALSE;
-
-  if (!is_active (dom, &active, error))
-    return FALSE;
   if (active)
     {
       result->outcome = STEP_WAS_RUNNING;
@@ -177,7 +176,7 @@ static void
 started (GObject *source, GAsyncResult *res, gpointer data)
 {
   g_autoptr(PvmOperation) op = data;
-  g_autoptr(PvmStepResult) result = step_finish (op, res);
+  g_autoptr(StepResult) result = step_finish (op, res);
   const PvmLifecycleHost *host = host_of (res);
 
   if (result == NULL)
@@ -190,8 +189,8 @@ started (GObject *source, GAsyncResult *res, gpointer data)
     pvm_operation_wait (op, on_start_timeout, (gpointer) host);
 }
 
-void
-pvm_lifecycle_start (PvmOperation *op, const PvmLifecycleHost *host)
+static void
+start (PvmOperation *op, const PvmLifecycleHost *host)
 {
   run (op, host, start_step, started);
 }
@@ -199,13 +198,9 @@ pvm_lifecycle_start (PvmOperation *op, const PvmLifecycleHost *host)
 /* ---- Stop: ACPI, a wait for the shutoff, a power-off after the timeout ---- */
 
 static gboolean
-shutdown_step (Job *job, virConnectPtr conn, virDomainPtr dom, PvmStepResult *result,
-               GError **error)
+shutdown_step (Job *job, virConnectPtr conn, virDomainPtr dom, gboolean active,
+               StepResult *result, GError **error)
 {
-  gboolean active = FALSE;
-
-  if (!is_active (dom, &active, error))
-    return FALSE;
   if (!active)
     {
       result->outcome = STEP_WAS_STOPPED;
@@ -217,13 +212,9 @@ shutdown_step (Job *job, virConnectPtr conn, virDomainPtr dom, PvmStepResult *re
 }
 
 static gboolean
-power_off_step (Job *job, virConnectPtr conn, virDomainPtr dom, PvmStepResult *result,
-                GError **error)
+power_off_step (Job *job, virConnectPtr conn, virDomainPtr dom, gboolean active,
+                StepResult *result, GError **error)
 {
-  gboolean active = FALSE;
-
-  if (!is_active (dom, &active, error))
-    return FALSE;
   if (!active)
     {
       result->outcome = STEP_WAS_STOPPED;
@@ -241,7 +232,7 @@ powered_off (GObject *source, GAsyncResult *res, gpointer data)
 {
   g_autoptr(PvmOperation) op = data;
   gboolean after_wait = pvm_operation_get_phase (op) == PVM_PHASE_FORCING;
-  g_autoptr(PvmStepResult) result = step_finish (op, res);
+  g_autoptr(StepResult) result = step_finish (op, res);
   gboolean was_stopped;
 
   if (result == NULL)
@@ -267,7 +258,7 @@ static void
 shutdown_asked (GObject *source, GAsyncResult *res, gpointer data)
 {
   g_autoptr(PvmOperation) op = data;
-  g_autoptr(PvmStepResult) result = step_finish (op, res);
+  g_autoptr(StepResult) result = step_finish (op, res);
 
   if (result == NULL)
     return;
@@ -277,8 +268,8 @@ shutdown_asked (GObject *source, GAsyncResult *res, gpointer data)
     pvm_operation_wait (op, on_stop_timeout, (gpointer) host_of (res));
 }
 
-void
-pvm_lifecycle_stop (PvmOperation *op, const PvmLifecycleHost *host)
+static void
+stop (PvmOperation *op, const PvmLifecycleHost *host)
 {
   if (pvm_operation_get_params (op)->force)
     run (op, host, power_off_step, powered_off);
@@ -308,12 +299,12 @@ delete_volumes (virStoragePoolPtr pool, const char *name, gboolean keep_data,
 }
 
 static gboolean
-destroy_step (Job *job, virConnectPtr conn, virDomainPtr dom, PvmStepResult *result,
-              GError **error)
+destroy_step (Job *job, virConnectPtr conn, virDomainPtr dom, gboolean active,
+              StepResult *result, GError **error)
 {
   g_autoptr(virStoragePool) pool = NULL;
 
-  if (virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0)
+  if (active && virDomainDestroy (dom) < 0)
     return pvm_set_libvirt_error (error, "powering the VM off");
   if (virDomainUndefineFlags (dom, VIR_DOMAIN_UNDEFINE_NVRAM) < 0)
     return pvm_set_libvirt_error (error, "undefining the domain");
@@ -325,7 +316,7 @@ static void
 destroyed (GObject *source, GAsyncResult *res, gpointer data)
 {
   g_autoptr(PvmOperation) op = data;
-  g_autoptr(PvmStepResult) result = step_finish (op, res);
+  g_autoptr(StepResult) result = step_finish (op, res);
   const PvmLifecycleHost *host = host_of (res);
 
   if (result == NULL)
@@ -335,8 +326,8 @@ destroyed (GObject *source, GAsyncResult *res, gpointer data)
   pvm_operation_return_value (op, g_variant_new ("()"), NULL);
 }
 
-void
-pvm_lifecycle_destroy (PvmOperation *op, const PvmLifecycleHost *host)
+static void
+destroy (PvmOperation *op, const PvmLifecycleHost *host)
 {
   run (op, host, destroy_step, destroyed);
 }
@@ -344,13 +335,9 @@ pvm_lifecycle_destroy (PvmOperation *op, const PvmLifecycleHost *host)
 /* ---- OpenConsole: a socket joined to the serial console ---- */
 
 static gboolean
-console_step (Job *job, virConnectPtr conn, virDomainPtr dom, PvmStepResult *result,
-              GError **error)
+console_step (Job *job, virConnectPtr conn, virDomainPtr dom, gboolean active,
+              StepResult *result, GError **error)
 {
-  gboolean active = FALSE;
-
-  if (!is_active (dom, &active, error))
-    return FALSE;
   if (!active)
     {
       g_set_error (error, PVM_ERROR, PVM_ERROR_FAILED,
@@ -365,7 +352,7 @@ static void
 console_opened (GObject *source, GAsyncResult *res, gpointer data)
 {
   g_autoptr(PvmOperation) op = data;
-  g_autoptr(PvmStepResult) result = step_finish (op, res);
+  g_autoptr(StepResult) result = step_finish (op, res);
   g_autoptr(GUnixFDList) fds = NULL;
   g_autoptr(GError) error = NULL;
   int index;
@@ -384,8 +371,8 @@ console_opened (GObject *source, GAsyncResult *res, gpointer data)
   pvm_operation_return_value (op, g_variant_new ("(h)", index), fds);
 }
 
-void
-pvm_lifecycle_open_console (PvmOperation *op, const PvmLifecycleHost *host)
+static void
+open_console (PvmOperation *op, const PvmLifecycleHost *host)
 {
   run (op, host, console_step, console_opened);
 }
@@ -436,10 +423,10 @@ pvm_lifecycle_run (PvmOperation *op, const PvmLifecycleHost *host)
 {
   switch (pvm_operation_get_kind (op))
     {
-    case PVM_OPERATION_START: pvm_lifecycle_start (op, host); break;
-    case PVM_OPERATION_STOP: pvm_lifecycle_stop (op, host); break;
-    case PVM_OPERATION_DESTROY: pvm_lifecycle_destroy (op, host); break;
-    case PVM_OPERATION_CONSOLE: pvm_lifecycle_open_console (op, host); break;
+    case PVM_OPERATION_START: start (op, host); break;
+    case PVM_OPERATION_STOP: stop (op, host); break;
+    case PVM_OPERATION_DESTROY: destroy (op, host); break;
+    case PVM_OPERATION_CONSOLE: open_console (op, host); break;
     }
 }
 

@@ -35,10 +35,6 @@ gboolean pvm_lifecycle_parse (PvmOperation *op, const PvmLifecycleHost *host,
                               GError **error);
 /* Runs the call of the operation's kind to its answer. */
 void pvm_lifecycle_run (PvmOperation *op, const PvmLifecycleHost *host);
-void pvm_lifecycle_start (PvmOperation *op, const PvmLifecycleHost *host);
-void pvm_lifecycle_stop (PvmOperation *op, const PvmLifecycleHost *host);
-void pvm_lifecycle_destroy (PvmOperation *op, const PvmLifecycleHost *host);
-void pvm_lifecycle_open_console (PvmOperation *op, const PvmLifecycleHost *host);
 
 /* Events of the VM; OP (may be NULL) is the call under way on it. */
 void pvm_lifecycle_ready (PvmOperation *op);
