@@ -1,7 +1,5 @@
 #include "hypervisor.h"
 
-#include "gvir-autoptr.h"
-#include <libvirt-glib/libvirt-glib.h>
 #include <libvirt/virterror.h>
 
 #include "errors.h"
@@ -98,18 +96,14 @@ static void
 connect_on_thread (Job *job)
 {
   PvmHypervisor *self = job->self;
-  g_autoptr(GVirConnection) gconn = gvir_connection_new (self->uri);
-  g_autoptr(virConnect) conn = NULL;
+  /* Plain libvirt: libvirt-gobject's connection had nothing left to give
+   * (events, states and metadata come from libvirt itself), and it leaked
+   * itself when libvirtd went away while it was being opened. */
+  g_autoptr(virConnect) conn = virConnectOpenAuth (self->uri, virConnectAuthPtrDefault, 0);
 
-  if (!gvir_connection_open (gconn, NULL, &job->error))
-    return;
-  /* libvirt-gobject opens it; plain libvirt gives the events, states and
-   * metadata that it lacks. The handle is a new reference. */
-  g_object_get (gconn, "handle", &conn, NULL);
-  gvir_connection_close (gconn);
   if (conn == NULL)
     {
-      g_set_error (&job->error, PVM_ERROR, PVM_ERROR_FAILED, "no libvirt handle");
+      pvm_set_libvirt_error (&job->error, "connecting");
       return;
     }
   if (virConnectRegisterCloseCallback (conn, on_close, g_object_ref (self),
