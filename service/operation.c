@@ -128,14 +128,16 @@ pvm_operation_force (PvmOperation *op)
 static void
 finish (PvmOperation *op, const GError *error)
 {
-  g_autoptr(PvmOperation) keep = pvm_operation_ref (op);   /* the timer may hold the last */
   g_autoptr(GObject) target = g_steal_pointer (&op->target);
 
+  /* The timer may hold the last reference: keep one until done. */
+  pvm_operation_ref (op);
   op->phase = PVM_PHASE_DONE;
   g_clear_handle_id (&op->timer_id, g_source_remove);
   g_clear_object (&op->invocation);
   if (op->done != NULL)
     op->done (op, error, target);
+  pvm_operation_unref (op);
 }
 
 gboolean
