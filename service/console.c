@@ -8,7 +8,7 @@
 
 #include "errors.h"
 #include "fdio.h"
-#include "hypervisor.h"
+#include "virt.h"
 
 #define CHUNK 4096
 #define CLIENT_STALL_MS 1000   /* a client this slow to read loses the session */
@@ -43,50 +43,48 @@ pvm_console_stream_open (virConnectPtr conn, virDomainPtr dom, int *client_fd,
                          GError **error)
 {
   g_autofree PvmConsoleStream *c = g_new0 (PvmConsoleStream, 1);
+  g_autoptr(virStream) stream = virStreamNew (conn, VIR_STREAM_NONBLOCK);
   int pair[2];
 
-  c->fd = -1;
-  c->stream = virStreamNew (conn, VIR_STREAM_NONBLOCK);
-  if (c->stream == NULL)
+  if (stream == NULL)
     return pvm_set_libvirt_error (error, "opening a console stream"), NULL;
-  if (virDomainOpenConsole (dom, NULL, c->stream, VIR_DOMAIN_CONSOLE_FORCE) < 0)
-    {
-      pvm_set_libvirt_error (error, "opening the serial console");
-      virStreamFree (c->stream);
-      return NULL;
-    }
+  if (virDomainOpenConsole (dom, NULL, stream, VIR_DOMAIN_CONSOLE_FORCE) < 0)
+    return pvm_set_libvirt_error (error, "opening the serial console"), NULL;
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
     {
       int saved = errno;
       g_set_error (error, PVM_ERROR, PVM_ERROR_FAILED, "socketpair: %s", g_strerror (saved));
-      virStreamAbort (c->stream);
-      virStreamFree (c->stream);
+      virStreamAbort (stream);
       return NULL;
     }
   g_unix_set_fd_nonblocking (pair[0], TRUE, NULL);
+  c->stream = g_steal_pointer (&stream);
   c->fd = pair[0];
   *client_fd = pair[1];
   return g_steal_pointer (&c);
 }
 
-/* Guest output -> client. */
+/* Guest output -> client; FALSE when the session is over. */
+static gboolean
+forward_output (PvmConsoleStream *c, virStreamPtr stream)
+{
+  char buf[CHUNK];
+  int n;
+
+  while ((n = virStreamRecv (stream, buf, sizeof buf)) > 0)
+    if (!pvm_write_all (c->fd, buf, n, CLIENT_STALL_MS))
+      return FALSE;
+  return n == -2;   /* nothing more for now; 0 or -1 is the end */
+}
+
 static void
 on_stream_event (virStreamPtr stream, int events, void *opaque)
 {
   PvmConsoleStream *c = opaque;
-  char buf[CHUNK];
-  int n;
 
-  if (events & (VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP))
-    goto close;
-  while ((n = virStreamRecv (stream, buf, sizeof buf)) > 0)
-    if (!pvm_write_all (c->fd, buf, n, CLIENT_STALL_MS))
-      goto close;
-  if (n == -2)   /* nothing more for now */
-    return;
-
-close:
-  pvm_console_stream_free (c);
+  if ((events & (VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP)) ||
+      !forward_output (c, stream))
+    pvm_console_stream_free (c);
 }
 
 /* Client keystrokes -> guest. */

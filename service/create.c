@@ -8,6 +8,7 @@
 #include "seed.h"
 #include "storage.h"
 #include "validate.h"
+#include "virt.h"
 
 #define GIB (G_GUINT64_CONSTANT (1) << 30)
 
@@ -109,6 +110,17 @@ typedef struct {
   GPtrArray *made_volumes;     /* names */
 } Made;
 
+static void
+made_clear (Made *made)
+{
+  g_clear_pointer (&made->domain, virDomainFree);
+  g_clear_pointer (&made->pool, virStoragePoolFree);
+  g_clear_pointer (&made->conn, virConnectClose);
+  g_clear_pointer (&made->made_volumes, g_ptr_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Made, made_clear)
+
 /* A test hook: PVM_TEST_FAIL_STEP=data|root|seed|define|start makes that
  * step fail, so the tests can prove the rollback of each one. */
 static gboolean
@@ -138,55 +150,49 @@ rollback (Made *made)
     }
 }
 
-static void
-made_clear (Made *made)
-{
-  g_clear_pointer (&made->domain, virDomainFree);
-  g_clear_pointer (&made->pool, virStoragePoolFree);
-  g_clear_pointer (&made->conn, virConnectClose);
-  g_clear_pointer (&made->made_volumes, g_ptr_array_unref);
-}
-
 static gboolean
 use_kvm (virConnectPtr conn, PvmDomainType type)
 {
-  char *caps;
+  g_autofree char *caps = NULL;
 
   if (type != PVM_DOMAIN_TYPE_AUTO)
     return type == PVM_DOMAIN_TYPE_KVM;
   caps = virConnectGetDomainCapabilities (conn, NULL, "x86_64", "pc", "kvm", 0);
-  free (caps);
   return caps != NULL;
 }
 
-static char *
-read_tailscale_key (const PvmConfig *config, GError **error)
+static gboolean
+read_tailscale_key (const PvmConfig *config, char **key, GError **error)
 {
-  g_autofree char *key = NULL;
+  g_autofree char *raw = NULL;
+  g_autoptr(GError) local = NULL;
 
+  *key = NULL;
   if (config->tailscale_authkey_file == NULL)
-    return NULL;
-  if (!g_file_get_contents (config->tailscale_authkey_file, &key, NULL, error))
-    return NULL;
-  return g_strdup (g_strstrip (key));
+    return TRUE;
+  if (!g_file_get_contents (config->tailscale_authkey_file, &raw, NULL, &local))
+    {
+      g_set_error (error, PVM_ERROR, PVM_ERROR_FAILED,
+                   "reading the Tailscale auth key: %s", local->message);
+      return FALSE;
+    }
+  *key = g_strdup (g_strstrip (raw));
+  return TRUE;
 }
 
 static gboolean
 check_name_free (virConnectPtr conn, const char *name, GError **error)
 {
-  g_autofree char *domain_name = g_strconcat (PVM_DOMAIN_PREFIX, name, NULL);
-  virDomainPtr dom = virDomainLookupByName (conn, domain_name);
+  g_autoptr(virDomain) dom = NULL;
 
-  if (dom != NULL)
-    {
-      virDomainFree (dom);
-      g_set_error (error, PVM_ERROR, PVM_ERROR_EXISTS,
-                   "a VM named \"%s\" already exists (libvirt domain %s)", name, domain_name);
-      return FALSE;
-    }
-  if (virGetLastErrorCode () != VIR_ERR_NO_DOMAIN)
-    return pvm_set_libvirt_error (error, "looking up the domain"), FALSE;
-  return TRUE;
+  if (!pvm_lookup_domain (conn, name, &dom, error))
+    return FALSE;
+  if (dom == NULL)
+    return TRUE;
+  g_set_error (error, PVM_ERROR, PVM_ERROR_EXISTS,
+               "a VM named \"%s\" already exists (libvirt domain %s)", name,
+               virDomainGetName (dom));
+  return FALSE;
 }
 
 /* The project disk: the one kept by destroy --keep-data, or a new one. */
@@ -194,9 +200,11 @@ static virStorageVolPtr
 project_disk (Made *made, PvmCreateRequest *req, GError **error)
 {
   g_autofree char *vol_name = pvm_volume_name (req->name, PVM_VOLUME_DATA);
-  virStorageVolPtr vol = pvm_storage_lookup (made->pool, vol_name, error);
+  virStorageVolPtr vol;
   virStorageVolInfo info;
 
+  if (!pvm_storage_lookup (made->pool, vol_name, &vol, error))
+    return NULL;
   if (vol != NULL)
     {
       if (virStorageVolGetInfo (vol, &info) == 0)
@@ -204,7 +212,7 @@ project_disk (Made *made, PvmCreateRequest *req, GError **error)
       g_message ("%s: attaching the kept project disk %s", req->name, vol_name);
       return vol;
     }
-  if ((error && *error) || injected_failure ("data", error))
+  if (injected_failure ("data", error))
     return NULL;
   vol = pvm_storage_create_disk (made->pool, vol_name, req->disk_gib, error);
   if (vol != NULL)
@@ -216,7 +224,7 @@ static virStorageVolPtr
 overlay (Made *made, const PvmCreateRequest *req, const PvmImage *image, GError **error)
 {
   g_autofree char *vol_name = pvm_volume_name (req->name, PVM_VOLUME_ROOT);
-  virStorageVolPtr vol;
+  g_autoptr(virStorageVol) vol = NULL;
 
   if (injected_failure ("root", error))
     return NULL;
@@ -227,11 +235,8 @@ overlay (Made *made, const PvmCreateRequest *req, const PvmImage *image, GError 
   /* Cloud images are small; the guest grows its root filesystem to the
    * disk at first boot (cloud-init's growpart/resizefs). */
   if (!pvm_storage_grow (vol, req->root_gib, error))
-    {
-      virStorageVolFree (vol);
-      return NULL;
-    }
-  return vol;
+    return NULL;
+  return g_steal_pointer (&vol);
 }
 
 static virStorageVolPtr
@@ -260,8 +265,66 @@ define (Made *made, PvmDomainParams *params, GError **error)
   g_debug ("defining %s", xml);
   made->domain = virDomainDefineXML (made->conn, xml);
   if (made->domain == NULL)
-    return pvm_set_libvirt_error (error, "defining the domain"), FALSE;
+    return pvm_set_libvirt_error (error, "defining the domain");
   return TRUE;
+}
+
+static gboolean
+start_if_asked (Made *made, const PvmCreateRequest *req, GError **error)
+{
+  if (!req->start)
+    return TRUE;
+  if (injected_failure ("start", error))
+    return FALSE;
+  if (virDomainCreate (made->domain) < 0)
+    return pvm_set_libvirt_error (error, "starting the new VM");
+  return TRUE;
+}
+
+static GBytes *
+build_seed (const CreateJob *job, const char *instance_id, GError **error)
+{
+  g_autofree char *tailscale_key = NULL;
+  PvmSeedParams params = { job->req->name, instance_id, job->config->ssh_user,
+                           (const char * const *) job->req->ssh_keys, NULL };
+
+  if (!read_tailscale_key (job->config, &tailscale_key, error))
+    return NULL;
+  params.tailscale_authkey = tailscale_key;
+  return pvm_seed_build_iso (&params, error);
+}
+
+/* The three volumes of a new VM and their paths on the libvirt host. */
+typedef struct {
+  char *root;
+  char *data;
+  char *seed;
+} Paths;
+
+static void
+paths_clear (Paths *paths)
+{
+  g_free (paths->root);
+  g_free (paths->data);
+  g_free (paths->seed);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Paths, paths_clear)
+
+static gboolean
+make_volumes (Made *made, PvmCreateRequest *req, const PvmImage *image, GBytes *iso,
+              Paths *paths, GError **error)
+{
+  g_autoptr(virStorageVol) data = NULL;
+  g_autoptr(virStorageVol) root = NULL;
+  g_autoptr(virStorageVol) seed_vol = NULL;
+
+  return (data = project_disk (made, req, error)) != NULL &&
+         (root = overlay (made, req, image, error)) != NULL &&
+         (seed_vol = seed (made, req, iso, error)) != NULL &&
+         (paths->root = pvm_storage_path (root, error)) != NULL &&
+         (paths->data = pvm_storage_path (data, error)) != NULL &&
+         (paths->seed = pvm_storage_path (seed_vol, error)) != NULL;
 }
 
 static PvmDomainInfo *
@@ -270,12 +333,10 @@ create_vm (CreateJob *job, Made *made, GError **error)
   PvmCreateRequest *req = job->req;
   const PvmImage *image = pvm_config_find_image (job->config, req->image);
   g_autofree char *instance_id = g_uuid_string_random ();
-  g_autofree char *tailscale_key = NULL;
   g_autoptr(GBytes) iso = NULL;
-  g_autoptr(GError) local = NULL;
-  virStorageVolPtr vols[3] = { NULL };
-  char *paths[3] = { NULL };   /* libvirt's strings: free() */
+  g_auto(Paths) paths = { 0 };
   g_autofree char *dir = NULL;
+  g_autofree char *log_name = pvm_volume_name (req->name, PVM_VOLUME_CONSOLE);
   g_autofree char *console_log = NULL;
   PvmMetadata meta = { 0 };
   PvmDomainParams params = { 0 };
@@ -284,40 +345,15 @@ create_vm (CreateJob *job, Made *made, GError **error)
   made->conn = pvm_hypervisor_dup_connection (job->hypervisor, error);
   if (made->conn == NULL || !check_name_free (made->conn, req->name, error))
     return NULL;
-  if (job->config->tailscale_authkey_file != NULL)
-    {
-      tailscale_key = read_tailscale_key (job->config, &local);
-      if (tailscale_key == NULL)
-        {
-          g_set_error (error, PVM_ERROR, PVM_ERROR_FAILED,
-                       "reading the Tailscale auth key: %s", local->message);
-          return NULL;
-        }
-    }
-  {
-    PvmSeedParams seed_params = { req->name, instance_id, job->config->ssh_user,
-                                  (const char * const *) req->ssh_keys, tailscale_key };
-    iso = pvm_seed_build_iso (&seed_params, error);
-    if (iso == NULL)
-      return NULL;
-  }
+  iso = build_seed (job, instance_id, error);
+  if (iso == NULL)
+    return NULL;
   made->pool = pvm_storage_ensure_pool (made->conn, job->config->pool,
                                         job->config->storage_dir, error);
-  if (made->pool == NULL)
+  if (made->pool == NULL || !make_volumes (made, req, image, iso, &paths, error))
     return NULL;
-
-  if ((vols[1] = project_disk (made, req, error)) == NULL ||
-      (vols[0] = overlay (made, req, image, error)) == NULL ||
-      (vols[2] = seed (made, req, iso, error)) == NULL)
-    goto out;
-  for (int i = 0; i < 3; i++)
-    if ((paths[i] = pvm_storage_path (vols[i], error)) == NULL)
-      goto out;
-  dir = g_path_get_dirname (paths[0]);
-  {
-    g_autofree char *log_name = pvm_volume_name (req->name, PVM_VOLUME_CONSOLE);
-    console_log = g_build_filename (dir, log_name, NULL);
-  }
+  dir = g_path_get_dirname (paths.root);
+  console_log = g_build_filename (dir, log_name, NULL);
 
   meta.owner = req->owner;
   meta.image = req->image;
@@ -326,26 +362,14 @@ create_vm (CreateJob *job, Made *made, GError **error)
   meta.instance_id = instance_id;
   params = (PvmDomainParams) {
     req->name, use_kvm (made->conn, job->config->domain_type), req->memory_mib,
-    req->cpus, image, paths[0], paths[1], paths[2], console_log,
+    req->cpus, image, paths.root, paths.data, paths.seed, console_log,
     job->config->network, &meta
   };
-  if (!define (made, &params, error))
-    goto out;
-  if (req->start && (injected_failure ("start", error) || virDomainCreate (made->domain) < 0))
-    {
-      if (error != NULL && *error == NULL)
-        pvm_set_libvirt_error (error, "starting the new VM");
-      goto out;
-    }
-  info = pvm_domain_info_read (made->domain, error);
-
-out:
-  for (int i = 0; i < 3; i++)
-    {
-      if (vols[i] != NULL)
-        virStorageVolFree (vols[i]);
-      free (paths[i]);
-    }
+  if (!define (made, &params, error) || !start_if_asked (made, req, error) ||
+      !pvm_domain_info_read (made->domain, &info, error))
+    return NULL;
+  if (info == NULL)
+    g_set_error (error, PVM_ERROR, PVM_ERROR_FAILED, "the new domain vanished");
   return info;
 }
 
@@ -353,20 +377,17 @@ static void
 create_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   CreateJob *job = data;
-  Made made = { .made_volumes = g_ptr_array_new_with_free_func (g_free) };
+  g_auto(Made) made = { .made_volumes = g_ptr_array_new_with_free_func (g_free) };
   GError *error = NULL;
   PvmDomainInfo *info = create_vm (job, &made, &error);
 
   if (info == NULL)
     {
-      if (error == NULL)
-        g_set_error (&error, PVM_ERROR, PVM_ERROR_FAILED, "the new domain vanished");
       rollback (&made);
       g_task_return_error (task, error);
     }
   else
     g_task_return_pointer (task, info, (GDestroyNotify) pvm_domain_info_free);
-  made_clear (&made);
 }
 
 static void
@@ -378,15 +399,16 @@ create_job_free (CreateJob *job)
 }
 
 void
-pvm_create_run_async (PvmDaemon *daemon, PvmCreateRequest *req,
-                      GAsyncReadyCallback callback, gpointer user_data)
+pvm_create_run_async (const PvmConfig *config, PvmHypervisor *hypervisor,
+                      PvmCreateRequest *req, GAsyncReadyCallback callback,
+                      gpointer user_data)
 {
-  g_autoptr(GTask) task = g_task_new (daemon, NULL, callback, user_data);
+  g_autoptr(GTask) task = g_task_new (hypervisor, NULL, callback, user_data);
   CreateJob *job = g_new0 (CreateJob, 1);
 
   job->req = req;
-  job->config = pvm_daemon_get_config (daemon);
-  job->hypervisor = g_object_ref (pvm_daemon_get_hypervisor (daemon));
+  job->config = config;
+  job->hypervisor = g_object_ref (hypervisor);
   g_task_set_task_data (task, job, (GDestroyNotify) create_job_free);
   g_task_run_in_thread (task, create_thread);
 }
@@ -395,66 +417,4 @@ PvmDomainInfo *
 pvm_create_run_finish (GAsyncResult *result, GError **error)
 {
   return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/* ---- Destroy ---- */
-
-static gboolean
-delete_volumes (virStoragePoolPtr pool, const char *name, gboolean keep_data,
-                GError **error)
-{
-  PvmVolumeKind kinds[] = { PVM_VOLUME_ROOT, PVM_VOLUME_SEED, PVM_VOLUME_CONSOLE,
-                            PVM_VOLUME_DATA };
-  guint n = keep_data ? 3 : 4;
-
-  /* The console log is written by virtlogd behind the pool's back. */
-  virStoragePoolRefresh (pool, 0);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autofree char *vol_name = pvm_volume_name (name, kinds[i]);
-      if (!pvm_storage_delete (pool, vol_name, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-gboolean
-pvm_destroy_sync (PvmDaemon *daemon, const char *name, gboolean keep_data, GError **error)
-{
-  const PvmConfig *config = pvm_daemon_get_config (daemon);
-  virConnectPtr conn = pvm_hypervisor_dup_connection (pvm_daemon_get_hypervisor (daemon), error);
-  g_autofree char *domain_name = g_strconcat (PVM_DOMAIN_PREFIX, name, NULL);
-  virDomainPtr dom = NULL;
-  virStoragePoolPtr pool = NULL;
-  gboolean ok = FALSE;
-
-  if (conn == NULL)
-    return FALSE;
-  dom = virDomainLookupByName (conn, domain_name);
-  if (dom == NULL)
-    {
-      g_set_error (error, PVM_ERROR, PVM_ERROR_NOT_FOUND,
-                   "there is no project VM named \"%s\"", name);
-      goto out;
-    }
-  if (virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0)
-    {
-      pvm_set_libvirt_error (error, "powering the VM off");
-      goto out;
-    }
-  if (virDomainUndefineFlags (dom, VIR_DOMAIN_UNDEFINE_NVRAM) < 0)
-    {
-      pvm_set_libvirt_error (error, "undefining the domain");
-      goto out;
-    }
-  pool = pvm_storage_ensure_pool (conn, config->pool, config->storage_dir, error);
-  ok = pool != NULL && delete_volumes (pool, name, keep_data, error);
-
-out:
-  if (pool != NULL)
-    virStoragePoolFree (pool);
-  if (dom != NULL)
-    virDomainFree (dom);
-  virConnectClose (conn);
-  return ok;
 }

@@ -4,7 +4,9 @@
 
 #include <gio/gio.h>
 
-#include "daemon.h"
+#include "config.h"
+#include "domain-info.h"
+#include "hypervisor.h"
 
 G_BEGIN_DECLS
 
@@ -27,12 +29,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PvmCreateRequest, pvm_create_request_free)
 PvmCreateRequest *pvm_create_request_parse (const PvmConfig *config, const char *name,
                                             GVariant *options, GError **error);
 
-void pvm_create_run_async (PvmDaemon *daemon, PvmCreateRequest *req,
-                           GAsyncReadyCallback callback, gpointer user_data);
+/* Takes REQ; CONFIG must outlive the call. */
+void pvm_create_run_async (const PvmConfig *config, PvmHypervisor *hypervisor,
+                           PvmCreateRequest *req, GAsyncReadyCallback callback,
+                           gpointer user_data);
 PvmDomainInfo *pvm_create_run_finish (GAsyncResult *result, GError **error);
-
-/* Destroy's worker: power off, undefine, remove the volumes. */
-gboolean pvm_destroy_sync (PvmDaemon *daemon, const char *name, gboolean keep_data,
-                           GError **error);
 
 G_END_DECLS

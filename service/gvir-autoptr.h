@@ -1,12 +1,8 @@
-/* libvirt-glib 4.0 defines no g_autoptr cleanups; these are the ones we use. */
+/* libvirt-gconfig 4.0 defines no g_autoptr cleanups; these are the ones we use. */
 #pragma once
 
 #include <libvirt-gconfig/libvirt-gconfig.h>
-#include <libvirt-gobject/libvirt-gobject.h>
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConnection, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirStoragePool, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirStorageVol, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigObject, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomain, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GVirConfigDomainOs, g_object_unref)

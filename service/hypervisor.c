@@ -1,10 +1,9 @@
 #include "hypervisor.h"
 
-#include "gvir-autoptr.h"
-#include <libvirt-glib/libvirt-glib.h>
 #include <libvirt/virterror.h>
 
 #include "errors.h"
+#include "virt.h"
 
 #define RECONNECT_INTERVAL_MS 1000
 
@@ -26,158 +25,16 @@ G_DEFINE_TYPE (PvmHypervisor, pvm_hypervisor, G_TYPE_OBJECT)
 enum { SIG_SYNCED, SIG_DOMAIN_CHANGED, SIG_DOMAIN_REMOVED, SIG_DISCONNECTED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
-void
-pvm_set_libvirt_error (GError **error, const char *what)
-{
-  const char *msg = virGetLastErrorMessage ();
-  g_set_error (error, PVM_ERROR, PVM_ERROR_FAILED, "%s: %s", what,
-               msg != NULL ? msg : "unknown libvirt error");
-}
-
-void
-pvm_domain_info_free (PvmDomainInfo *info)
-{
-  if (info == NULL)
-    return;
-  g_free (info->name);
-  g_free (info->mac);
-  g_free (info->console_log);
-  pvm_metadata_clear (&info->meta);
-  g_free (info);
-}
-
-const char *
-pvm_domain_state_name (int state)
-{
-  switch (state)
-    {
-    case VIR_DOMAIN_RUNNING: return "running";
-    case VIR_DOMAIN_BLOCKED: return "running";
-    case VIR_DOMAIN_PAUSED: return "paused";
-    case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
-    case VIR_DOMAIN_SHUTOFF: return "shutoff";
-    case VIR_DOMAIN_CRASHED: return "crashed";
-    case VIR_DOMAIN_PMSUSPENDED: return "suspended";
-    default: return "unknown";
-    }
-}
-
-const char *
-pvm_domain_reason_name (int state, int reason)
-{
-  switch (state)
-    {
-    case VIR_DOMAIN_RUNNING:
-      switch (reason)
-        {
-        case VIR_DOMAIN_RUNNING_BOOTED: return "booted";
-        case VIR_DOMAIN_RUNNING_UNPAUSED: return "resumed";
-        case VIR_DOMAIN_RUNNING_RESTORED: return "restored";
-        case VIR_DOMAIN_RUNNING_WAKEUP: return "woken";
-        case VIR_DOMAIN_RUNNING_CRASHED: return "crashed";
-        default: return NULL;
-        }
-    case VIR_DOMAIN_SHUTOFF:
-      switch (reason)
-        {
-        case VIR_DOMAIN_SHUTOFF_SHUTDOWN: return "shutdown";
-        case VIR_DOMAIN_SHUTOFF_DESTROYED: return "destroyed";
-        case VIR_DOMAIN_SHUTOFF_CRASHED: return "crashed";
-        case VIR_DOMAIN_SHUTOFF_SAVED: return "saved";
-        case VIR_DOMAIN_SHUTOFF_FAILED: return "failed";
-        default: return NULL;
-        }
-    case VIR_DOMAIN_PAUSED: return "paused";
-    case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
-    case VIR_DOMAIN_CRASHED: return "crashed";
-    case VIR_DOMAIN_PMSUSPENDED: return "suspended";
-    default: return NULL;
-    }
-}
-
-/* gconfig does not expose a chardev's <log>: find the serial's in the XML. */
-static char *
-serial_log_path (const char *xml)
-{
-  g_autoptr(GRegex) re = g_regex_new ("<serial[^>]*>.*?<log file=['\"]([^'\"]+)['\"]",
-                                      G_REGEX_DOTALL, 0, NULL);
-  g_autoptr(GMatchInfo) match = NULL;
-  g_autofree char *raw = NULL;
-
-  if (!g_regex_match (re, xml, 0, &match))
-    return NULL;
-  raw = g_match_info_fetch (match, 1);
-  /* libvirt writes &apos; etc. for odd characters; our names have none. */
-  return strchr (raw, '&') ? NULL : g_steal_pointer (&raw);
-}
-
-/* Memory, vCPUs and the first MAC, from the domain XML. */
-static void
-read_domain_xml (PvmDomainInfo *info, const char *xml)
-{
-  g_autoptr(GVirConfigDomain) conf = gvir_config_domain_new_from_xml (xml, NULL);
-  GList *devices;
-
-  if (conf == NULL)
-    return;
-  info->memory_mib = gvir_config_domain_get_memory (conf) / 1024;
-  info->cpus = (guint32) gvir_config_domain_get_vcpus (conf);
-  devices = gvir_config_domain_get_devices (conf);
-  for (GList *l = devices; l != NULL; l = l->next)
-    if (info->mac == NULL && GVIR_CONFIG_IS_DOMAIN_INTERFACE (l->data))
-      info->mac = g_strdup (gvir_config_domain_interface_get_mac (l->data));
-  g_list_free_full (devices, g_object_unref);
-  info->console_log = serial_log_path (xml);
-}
-
-PvmDomainInfo *
-pvm_domain_info_read (virDomainPtr dom, GError **error)
-{
-  g_autoptr(PvmDomainInfo) info = g_new0 (PvmDomainInfo, 1);
-  g_autofree char *meta_xml = NULL;
-  g_autofree char *xml = NULL;
-  const char *name = pvm_vm_name_from_domain (virDomainGetName (dom));
-  virErrorPtr err;
-
-  if (name == NULL)
-    return NULL;
-  info->name = g_strdup (name);
-  meta_xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT,
-                                   PVM_METADATA_NS, 0);
-  if (meta_xml == NULL)
-    {
-      err = virGetLastError ();
-      if (err != NULL && (err->code == VIR_ERR_NO_DOMAIN_METADATA ||
-                          err->code == VIR_ERR_NO_DOMAIN))
-        return NULL;   /* not ours, or gone meanwhile */
-      pvm_set_libvirt_error (error, "reading the domain metadata");
-      return NULL;
-    }
-  if (!pvm_metadata_parse (meta_xml, &info->meta, NULL))
-    return NULL;       /* a foreign or damaged element: not ours to show */
-  if (virDomainGetState (dom, &info->state, &info->reason, 0) < 0)
-    {
-      pvm_set_libvirt_error (error, "reading the domain state");
-      return NULL;
-    }
-  xml = virDomainGetXMLDesc (dom, 0);
-  if (xml == NULL)
-    {
-      pvm_set_libvirt_error (error, "reading the domain XML");
-      return NULL;
-    }
-  read_domain_xml (info, xml);
-  return g_steal_pointer (&info);
-}
-
 /* ---- work on the reader thread ---- */
 
-typedef enum { JOB_CONNECT, JOB_REFRESH } JobKind;
+/* Every job goes through the one reader thread, in the order of the
+ * events: a removal can never be overtaken by a refresh queued before it. */
+typedef enum { JOB_CONNECT, JOB_REFRESH, JOB_REMOVE } JobKind;
 
 typedef struct {
   JobKind kind;
-  char *name;          /* JOB_REFRESH */
-  char *reason;
+  char *name;          /* JOB_REFRESH, JOB_REMOVE */
+  PvmReason reason;
   /* results */
   GPtrArray *infos;    /* JOB_CONNECT */
   PvmDomainInfo *info; /* JOB_REFRESH; NULL: removed */
@@ -190,7 +47,6 @@ static void
 job_free (Job *job)
 {
   g_free (job->name);
-  g_free (job->reason);
   g_clear_pointer (&job->infos, g_ptr_array_unref);
   pvm_domain_info_free (job->info);
   g_clear_error (&job->error);
@@ -203,31 +59,36 @@ static void on_lifecycle (virConnectPtr conn, virDomainPtr dom, int event,
 static void on_close (virConnectPtr conn, int reason, void *opaque);
 static gboolean finish_job (gpointer data);
 
+static void
+free_domains (virDomainPtr *doms)
+{
+  for (virDomainPtr *d = doms; d != NULL && *d != NULL; d++)
+    virDomainFree (*d);
+  free (doms);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (virDomainPtr, free_domains)
+
 static GPtrArray *
 list_project_domains (virConnectPtr conn, GError **error)
 {
   g_autoptr(GPtrArray) infos =
       g_ptr_array_new_with_free_func ((GDestroyNotify) pvm_domain_info_free);
-  virDomainPtr *doms = NULL;
+  g_autoptr(virDomainPtr) doms = NULL;   /* NULL-terminated */
   int n = virConnectListAllDomains (conn, &doms, 0);
 
   if (n < 0)
-    {
-      pvm_set_libvirt_error (error, "listing domains");
-      return NULL;
-    }
+    return pvm_set_libvirt_error (error, "listing domains"), NULL;
   for (int i = 0; i < n; i++)
     {
       g_autoptr(GError) local = NULL;
-      PvmDomainInfo *info = pvm_domain_info_read (doms[i], &local);
+      PvmDomainInfo *info;
 
-      if (info != NULL)
-        g_ptr_array_add (infos, info);
-      else if (local != NULL)
+      if (!pvm_domain_info_read (doms[i], &info, &local))
         g_warning ("%s: %s", virDomainGetName (doms[i]), local->message);
-      virDomainFree (doms[i]);
+      else if (info != NULL)
+        g_ptr_array_add (infos, info);
     }
-  free (doms);
   return g_steal_pointer (&infos);
 }
 
@@ -235,18 +96,14 @@ static void
 connect_on_thread (Job *job)
 {
   PvmHypervisor *self = job->self;
-  g_autoptr(GVirConnection) gconn = gvir_connection_new (self->uri);
-  virConnectPtr conn = NULL;
+  /* Plain libvirt: libvirt-gobject's connection had nothing left to give
+   * (events, states and metadata come from libvirt itself), and it leaked
+   * itself when libvirtd went away while it was being opened. */
+  g_autoptr(virConnect) conn = virConnectOpenAuth (self->uri, virConnectAuthPtrDefault, 0);
 
-  if (!gvir_connection_open (gconn, NULL, &job->error))
-    return;
-  /* libvirt-gobject opens it; plain libvirt gives the events, states and
-   * metadata that it lacks. The handle is a new reference. */
-  g_object_get (gconn, "handle", &conn, NULL);
-  gvir_connection_close (gconn);
   if (conn == NULL)
     {
-      g_set_error (&job->error, PVM_ERROR, PVM_ERROR_FAILED, "no libvirt handle");
+      pvm_set_libvirt_error (&job->error, "connecting");
       return;
     }
   if (virConnectRegisterCloseCallback (conn, on_close, g_object_ref (self),
@@ -258,40 +115,27 @@ connect_on_thread (Job *job)
       VIR_DOMAIN_EVENT_CALLBACK (on_lifecycle), self, NULL) < 0)
     {
       pvm_set_libvirt_error (&job->error, "registering for domain events");
-      virConnectClose (conn);
       return;
     }
   job->infos = list_project_domains (conn, &job->error);
   if (job->infos == NULL)
-    {
-      virConnectClose (conn);
-      return;
-    }
+    return;
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->conn, virConnectClose);
-  self->conn = conn;
+  self->conn = g_steal_pointer (&conn);
   g_mutex_unlock (&self->lock);
 }
 
 static void
 refresh_on_thread (Job *job)
 {
-  virConnectPtr conn = pvm_hypervisor_dup_connection (job->self, &job->error);
-  g_autofree char *domain_name = NULL;
-  virDomainPtr dom;
+  g_autoptr(virConnect) conn = pvm_hypervisor_dup_connection (job->self, &job->error);
+  g_autoptr(virDomain) dom = NULL;
 
-  if (conn == NULL)
+  if (conn == NULL || !pvm_lookup_domain (conn, job->name, &dom, &job->error))
     return;
-  domain_name = g_strconcat (PVM_DOMAIN_PREFIX, job->name, NULL);
-  dom = virDomainLookupByName (conn, domain_name);
   if (dom != NULL)
-    {
-      job->info = pvm_domain_info_read (dom, &job->error);
-      virDomainFree (dom);
-    }
-  else if (virGetLastErrorCode () != VIR_ERR_NO_DOMAIN)
-    pvm_set_libvirt_error (&job->error, "looking up the domain");
-  virConnectClose (conn);
+    pvm_domain_info_read (dom, &job->info, &job->error);
 }
 
 static void
@@ -301,19 +145,20 @@ run_job (gpointer data, gpointer user_data)
 
   if (job->kind == JOB_CONNECT)
     connect_on_thread (job);
-  else
+  else if (job->kind == JOB_REFRESH)
     refresh_on_thread (job);
+  /* JOB_REMOVE reads nothing: it only keeps its place in the queue. */
   g_main_context_invoke (job->self->context, finish_job, job);
 }
 
 static void
-push_job (PvmHypervisor *self, JobKind kind, const char *name, const char *reason)
+push_job (PvmHypervisor *self, JobKind kind, const char *name, PvmReason reason)
 {
   Job *job = g_new0 (Job, 1);
 
   job->kind = kind;
   job->name = g_strdup (name);
-  job->reason = g_strdup (reason);
+  job->reason = reason;
   job->self = g_object_ref (self);
   g_thread_pool_push (self->reader, job, NULL);
 }
@@ -357,15 +202,17 @@ finish_job (gpointer data)
           g_signal_emit (self, signals[SIG_SYNCED], 0, job->infos);
         }
     }
+  else if (job->kind == JOB_REMOVE)
+    g_signal_emit (self, signals[SIG_DOMAIN_REMOVED], 0, job->name);
   else if (job->error != NULL)
     g_debug ("refreshing %s: %s", job->name, job->error->message);
   else if (job->info != NULL)
     {
       /* libvirt's state reason is exact; events may arrive in bursts
        * (resumed + started) whose first one would mislead. */
-      const char *reason = pvm_domain_reason_name (job->info->state, job->info->reason);
+      PvmReason reason = pvm_domain_info_reason (job->info);
       g_signal_emit (self, signals[SIG_DOMAIN_CHANGED], 0, job->info,
-                     reason != NULL ? reason : job->reason);
+                     reason != PVM_REASON_UNKNOWN ? reason : job->reason);
     }
   else
     g_signal_emit (self, signals[SIG_DOMAIN_REMOVED], 0, job->name);
@@ -373,30 +220,35 @@ finish_job (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static const char *
+static PvmReason
+stopped_reason (int detail)
+{
+  switch (detail)
+    {
+    case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: return PVM_REASON_SHUTDOWN;
+    case VIR_DOMAIN_EVENT_STOPPED_DESTROYED: return PVM_REASON_DESTROYED;
+    case VIR_DOMAIN_EVENT_STOPPED_CRASHED: return PVM_REASON_CRASHED;
+    case VIR_DOMAIN_EVENT_STOPPED_SAVED: return PVM_REASON_SAVED;
+    case VIR_DOMAIN_EVENT_STOPPED_FAILED: return PVM_REASON_FAILED;
+    default: return PVM_REASON_STOPPED;
+    }
+}
+
+static PvmReason
 event_reason (int event, int detail)
 {
   switch (event)
     {
-    case VIR_DOMAIN_EVENT_DEFINED: return "defined";
-    case VIR_DOMAIN_EVENT_UNDEFINED: return "undefined";
-    case VIR_DOMAIN_EVENT_STARTED: return "booted";
-    case VIR_DOMAIN_EVENT_SUSPENDED: return "paused";
-    case VIR_DOMAIN_EVENT_RESUMED: return "resumed";
-    case VIR_DOMAIN_EVENT_SHUTDOWN: return "shutting-down";
-    case VIR_DOMAIN_EVENT_PMSUSPENDED: return "suspended";
-    case VIR_DOMAIN_EVENT_CRASHED: return "crashed";
-    case VIR_DOMAIN_EVENT_STOPPED:
-      switch (detail)
-        {
-        case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: return "shutdown";
-        case VIR_DOMAIN_EVENT_STOPPED_DESTROYED: return "destroyed";
-        case VIR_DOMAIN_EVENT_STOPPED_CRASHED: return "crashed";
-        case VIR_DOMAIN_EVENT_STOPPED_SAVED: return "saved";
-        case VIR_DOMAIN_EVENT_STOPPED_FAILED: return "failed";
-        default: return "stopped";
-        }
-    default: return "unknown";
+    case VIR_DOMAIN_EVENT_DEFINED: return PVM_REASON_DEFINED;
+    case VIR_DOMAIN_EVENT_UNDEFINED: return PVM_REASON_UNDEFINED;
+    case VIR_DOMAIN_EVENT_STARTED: return PVM_REASON_BOOTED;
+    case VIR_DOMAIN_EVENT_SUSPENDED: return PVM_REASON_PAUSED;
+    case VIR_DOMAIN_EVENT_RESUMED: return PVM_REASON_RESUMED;
+    case VIR_DOMAIN_EVENT_SHUTDOWN: return PVM_REASON_SHUTTING_DOWN;
+    case VIR_DOMAIN_EVENT_PMSUSPENDED: return PVM_REASON_SUSPENDED;
+    case VIR_DOMAIN_EVENT_CRASHED: return PVM_REASON_CRASHED;
+    case VIR_DOMAIN_EVENT_STOPPED: return stopped_reason (detail);
+    default: return PVM_REASON_UNKNOWN;
     }
 }
 
@@ -410,10 +262,8 @@ on_lifecycle (virConnectPtr conn, virDomainPtr dom, int event, int detail,
 
   if (name == NULL)
     return;
-  if (event == VIR_DOMAIN_EVENT_UNDEFINED)
-    g_signal_emit (self, signals[SIG_DOMAIN_REMOVED], 0, name);
-  else
-    push_job (self, JOB_REFRESH, name, event_reason (event, detail));
+  push_job (self, event == VIR_DOMAIN_EVENT_UNDEFINED ? JOB_REMOVE : JOB_REFRESH, name,
+            event_reason (event, detail));
 }
 
 static gboolean
@@ -447,13 +297,7 @@ pvm_hypervisor_start (PvmHypervisor *self)
   if (self->connecting)
     return;
   self->connecting = TRUE;
-  push_job (self, JOB_CONNECT, NULL, NULL);
-}
-
-void
-pvm_hypervisor_refresh (PvmHypervisor *self, const char *name, const char *reason)
-{
-  push_job (self, JOB_REFRESH, name, reason);
+  push_job (self, JOB_CONNECT, NULL, PVM_REASON_SYNCED);
 }
 
 virConnectPtr
@@ -496,7 +340,7 @@ pvm_hypervisor_class_init (PvmHypervisorClass *klass)
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
   signals[SIG_DOMAIN_CHANGED] = g_signal_new ("domain-changed",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_STRING);
+      G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_UINT);
   signals[SIG_DOMAIN_REMOVED] = g_signal_new ("domain-removed",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, G_TYPE_STRING);

@@ -3,7 +3,8 @@
 
 #include <glib-unix.h>
 #include <libvirt-glib/libvirt-glib.h>
-#include <libvirt-gobject/libvirt-gobject.h>
+#include <libvirt-gconfig/libvirt-gconfig.h>
+#include <libvirt-glib/libvirt-glib.h>
 #include <stdlib.h>
 
 #include "daemon.h"
@@ -95,9 +96,9 @@ main (int argc, char **argv)
     }
 
   /* libvirt's events are dispatched from this GLib main loop. */
-  if (!gvir_init_object_check (NULL, NULL, &error))
+  if (!gvir_init_check (NULL, NULL, &error) || !gvir_config_init_check (NULL, NULL, &error))
     {
-      g_printerr ("project-vmd: initializing libvirt-gobject: %s\n", error->message);
+      g_printerr ("project-vmd: initializing libvirt-glib: %s\n", error->message);
       return EXIT_FAILURE;
     }
   gvir_event_register ();

@@ -5,12 +5,17 @@
 #include "create.h"
 #include "errors.h"
 #include "validate.h"
-#include "vm.h"
 
 struct _PvmManager {
   PvmDBusManagerSkeleton parent;
-  PvmDaemon *daemon;   /* not owned */
+  const PvmConfig *config;
+  PvmHypervisor *hypervisor;
+  GHashTable *vms;        /* the daemon's: VM name -> object */
+  GHashTable *creating;   /* VM names with a Create under way */
 };
+
+enum { SIG_CREATED, N_SIGNALS };
+static guint signals[N_SIGNALS];
 
 static void pvm_manager_iface_init (PvmDBusManagerIface *iface);
 
@@ -31,7 +36,7 @@ handle_get_vm (PvmDBusManager *iface, GDBusMethodInvocation *invocation,
       g_dbus_method_invocation_return_gerror (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  if (pvm_daemon_find_vm (self->daemon, name) == NULL)
+  if (!g_hash_table_contains (self->vms, name))
     {
       g_dbus_method_invocation_return_error (invocation, PVM_ERROR,
           PVM_ERROR_NOT_FOUND, "there is no project VM named \"%s\"", name);
@@ -55,7 +60,7 @@ static void
 create_call_free (CreateCall *call)
 {
   if (call->claimed != NULL)
-    pvm_daemon_release_name (call->self->daemon, call->claimed);
+    g_hash_table_remove (call->self->creating, call->claimed);
   g_free (call->claimed);
   g_object_unref (call->self);
   g_object_unref (call->invocation);
@@ -80,7 +85,7 @@ on_created (GObject *source, GAsyncResult *res, gpointer data)
       return;
     }
   /* Export before answering, so the caller can use the path at once. */
-  pvm_daemon_apply_info (call->self->daemon, info, "created");
+  g_signal_emit (call->self, signals[SIG_CREATED], 0, info);
   path = pvm_vm_object_path (info->name);
   pvm_dbus_manager_complete_create (PVM_DBUS_MANAGER (call->self), call->invocation, path);
 }
@@ -89,7 +94,7 @@ static void
 create_authorized (GDBusMethodInvocation *invocation, guint32 caller, gpointer data)
 {
   g_autoptr(CreateCall) call = data;
-  PvmDaemon *daemon = call->self->daemon;
+  PvmManager *self = call->self;
   PvmCreateRequest *req;
   const char *name;
 
@@ -99,13 +104,13 @@ create_authorized (GDBusMethodInvocation *invocation, guint32 caller, gpointer d
       return;
     }
   name = call->req->name;
-  if (pvm_daemon_find_vm (daemon, name) != NULL)
+  if (g_hash_table_contains (self->vms, name))
     {
       g_dbus_method_invocation_return_error (invocation, PVM_ERROR, PVM_ERROR_EXISTS,
           "a VM named \"%s\" already exists", name);
       return;
     }
-  if (!pvm_daemon_claim_name (daemon, name))
+  if (!g_hash_table_add (self->creating, g_strdup (name)))
     {
       g_dbus_method_invocation_return_error (invocation, PVM_ERROR, PVM_ERROR_BUSY,
           "a VM named \"%s\" is being created right now", name);
@@ -114,7 +119,8 @@ create_authorized (GDBusMethodInvocation *invocation, guint32 caller, gpointer d
   call->claimed = g_strdup (name);
   req = g_steal_pointer (&call->req);
   req->owner = caller;
-  pvm_create_run_async (daemon, req, on_created, g_steal_pointer (&call));
+  pvm_create_run_async (self->config, self->hypervisor, req, on_created,
+                        g_steal_pointer (&call));
 }
 
 static gboolean
@@ -129,8 +135,7 @@ handle_create (PvmDBusManager *iface, GDBusMethodInvocation *invocation,
   call->invocation = g_object_ref (invocation);
   /* Checked now, told after authorization: a caller without the right
    * learns nothing, not even whether its input was valid. */
-  call->req = pvm_create_request_parse (pvm_daemon_get_config (self->daemon), name,
-                                        options, &call->invalid);
+  call->req = pvm_create_request_parse (self->config, name, options, &call->invalid);
   pvm_authority_check (invocation, PVM_ACTION_CREATE, call->req ? name : quoted,
                        PVM_NO_OWNER, create_authorized, call,
                        (GDestroyNotify) create_call_free);
@@ -145,24 +150,40 @@ pvm_manager_iface_init (PvmDBusManagerIface *iface)
 }
 
 static void
+pvm_manager_finalize (GObject *object)
+{
+  PvmManager *self = PVM_MANAGER (object);
+
+  g_clear_pointer (&self->creating, g_hash_table_unref);
+  g_clear_pointer (&self->vms, g_hash_table_unref);
+  g_clear_object (&self->hypervisor);
+  G_OBJECT_CLASS (pvm_manager_parent_class)->finalize (object);
+}
+
+static void
 pvm_manager_class_init (PvmManagerClass *klass)
 {
+  G_OBJECT_CLASS (klass)->finalize = pvm_manager_finalize;
+  signals[SIG_CREATED] = g_signal_new ("created", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
 }
 
 static void
 pvm_manager_init (PvmManager *self)
 {
+  self->creating = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 PvmManager *
-pvm_manager_new (PvmDaemon *daemon)
+pvm_manager_new (const PvmConfig *config, PvmHypervisor *hypervisor, GHashTable *vms)
 {
   PvmManager *self = g_object_new (PVM_TYPE_MANAGER, NULL);
   PvmDBusManager *iface = PVM_DBUS_MANAGER (self);
-  const PvmConfig *config = pvm_daemon_get_config (daemon);
   g_auto(GStrv) images = pvm_config_image_names (config);
 
-  self->daemon = daemon;
+  self->config = config;
+  self->hypervisor = g_object_ref (hypervisor);
+  self->vms = g_hash_table_ref (vms);
   pvm_dbus_manager_set_version (iface, PACKAGE_VERSION);
   pvm_dbus_manager_set_images (iface, (const char * const *) images);
   pvm_dbus_manager_set_default_image (iface, config->default_image);

@@ -1,7 +1,10 @@
-/* org.projectvm.Manager on /org/projectvm/Manager: Create and GetVM. */
+/* org.projectvm.Manager on /org/projectvm/Manager: Create and GetVM, and
+ * the names with a Create under way (a second Create of one gets Busy). */
 #pragma once
 
-#include "daemon.h"
+#include "config.h"
+#include "domain-info.h"
+#include "hypervisor.h"
 #include "pvm-generated.h"
 
 G_BEGIN_DECLS
@@ -9,6 +12,11 @@ G_BEGIN_DECLS
 #define PVM_TYPE_MANAGER (pvm_manager_get_type ())
 G_DECLARE_FINAL_TYPE (PvmManager, pvm_manager, PVM, MANAGER, PvmDBusManagerSkeleton)
 
-PvmManager *pvm_manager_new (PvmDaemon *daemon);
+/* VMS (VM name -> its object) is the daemon's, read to tell whether a
+ * name is taken; CONFIG must outlive the manager.
+ * Signal "created" (PvmDomainInfo *info): a new VM, to export before
+ * Create answers with its path. */
+PvmManager *pvm_manager_new (const PvmConfig *config, PvmHypervisor *hypervisor,
+                             GHashTable *vms);
 
 G_END_DECLS

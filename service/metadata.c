@@ -12,16 +12,6 @@ pvm_metadata_clear (PvmMetadata *meta)
   g_clear_pointer (&meta->instance_id, g_free);
 }
 
-PvmMetadata *
-pvm_metadata_copy (const PvmMetadata *meta)
-{
-  PvmMetadata *copy = g_memdup2 (meta, sizeof *meta);
-
-  copy->image = g_strdup (meta->image);
-  copy->instance_id = g_strdup (meta->instance_id);
-  return copy;
-}
-
 void
 pvm_metadata_free (PvmMetadata *meta)
 {

@@ -19,7 +19,6 @@ typedef struct {
 } PvmMetadata;
 
 void pvm_metadata_clear (PvmMetadata *meta);
-PvmMetadata *pvm_metadata_copy (const PvmMetadata *meta);
 void pvm_metadata_free (PvmMetadata *meta);
 
 /* The element as virDomainSetMetadata wants it (children unprefixed). */

@@ -42,8 +42,6 @@ store (const PvmOptionSpec *spec, GVariant *value)
     default:
       g_assert_not_reached ();
     }
-  if (spec->present != NULL)
-    *spec->present = TRUE;
 }
 
 gboolean

@@ -10,7 +10,6 @@ typedef struct {
   const char *key;
   const char *type;     /* a GVariant type string: "b", "u", "t", "s", "as" */
   gpointer out;         /* gboolean*, guint32*, guint64*, char**, char*** */
-  gboolean *present;    /* optional: set when the key was given */
 } PvmOptionSpec;
 
 /* SPECS ends with a { NULL } entry. Strings are newly allocated. */

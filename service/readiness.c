@@ -6,6 +6,19 @@
 
 #include "seed.h"
 
+const char *
+pvm_cloud_init_name (PvmCloudInit value)
+{
+  static const char * const names[] = {
+    [PVM_CLOUD_INIT_UNKNOWN] = "unknown",
+    [PVM_CLOUD_INIT_PENDING] = "pending",
+    [PVM_CLOUD_INIT_DONE] = "done",
+  };
+
+  g_return_val_if_fail ((guint) value < G_N_ELEMENTS (names), "unknown");
+  return names[value];
+}
+
 #define POLL_INTERVAL_MS 250
 #define READ_MAX (1 << 20)
 

@@ -8,6 +8,15 @@
 
 G_BEGIN_DECLS
 
+/* The CloudInit property. */
+typedef enum {
+  PVM_CLOUD_INIT_UNKNOWN,   /* not running, or no console log to watch */
+  PVM_CLOUD_INIT_PENDING,   /* booting, cloud-init not finished */
+  PVM_CLOUD_INIT_DONE,      /* finished this boot */
+} PvmCloudInit;
+
+const char *pvm_cloud_init_name (PvmCloudInit value);
+
 typedef struct _PvmReadiness PvmReadiness;
 typedef void (*PvmReadyFunc) (PvmReadiness *readiness, gpointer user_data);
 

@@ -4,7 +4,7 @@
 
 #include "errors.h"
 #include "gvir-autoptr.h"
-#include "hypervisor.h"
+#include "virt.h"
 
 #define GIB (G_GUINT64_CONSTANT (1) << 30)
 
@@ -54,7 +54,7 @@ virStoragePoolPtr
 pvm_storage_ensure_pool (virConnectPtr conn, const char *pool_name, const char *dir,
                          GError **error)
 {
-  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, pool_name);
+  g_autoptr(virStoragePool) pool = virStoragePoolLookupByName (conn, pool_name);
   int active;
 
   if (pool == NULL)
@@ -71,7 +71,6 @@ pvm_storage_ensure_pool (virConnectPtr conn, const char *pool_name, const char *
         {
           pvm_set_libvirt_error (error, "building the storage pool");
           virStoragePoolUndefine (pool);
-          virStoragePoolFree (pool);
           return NULL;
         }
       virStoragePoolSetAutostart (pool, 1);
@@ -81,22 +80,18 @@ pvm_storage_ensure_pool (virConnectPtr conn, const char *pool_name, const char *
     active = -1;
   /* Files made or removed behind libvirt's back only show after a refresh. */
   if (active < 0 || virStoragePoolRefresh (pool, 0) < 0)
-    {
-      pvm_set_libvirt_error (error, "starting the storage pool");
-      virStoragePoolFree (pool);
-      return NULL;
-    }
-  return pool;
+    return pvm_set_libvirt_error (error, "starting the storage pool"), NULL;
+  return g_steal_pointer (&pool);
 }
 
-virStorageVolPtr
-pvm_storage_lookup (virStoragePoolPtr pool, const char *vol_name, GError **error)
+gboolean
+pvm_storage_lookup (virStoragePoolPtr pool, const char *vol_name, virStorageVolPtr *vol,
+                    GError **error)
 {
-  virStorageVolPtr vol = virStorageVolLookupByName (pool, vol_name);
-
-  if (vol == NULL && virGetLastErrorCode () != VIR_ERR_NO_STORAGE_VOL)
-    pvm_set_libvirt_error (error, "looking up a volume");
-  return vol;
+  *vol = virStorageVolLookupByName (pool, vol_name);
+  if (*vol == NULL && virGetLastErrorCode () != VIR_ERR_NO_STORAGE_VOL)
+    return pvm_set_libvirt_error (error, "looking up a volume");
+  return TRUE;
 }
 
 static virStorageVolPtr
@@ -154,35 +149,38 @@ pvm_storage_create_disk (virStoragePoolPtr pool, const char *vol_name, guint64 g
 }
 
 static gboolean
-upload (virConnectPtr conn, virStorageVolPtr vol, GBytes *content, GError **error)
+send_all (virStreamPtr stream, GBytes *content)
 {
   gsize size;
   const char *data = g_bytes_get_data (content, &size);
-  virStreamPtr stream = virStreamNew (conn, 0);
   gsize sent = 0;
 
-  if (stream == NULL)
-    return pvm_set_libvirt_error (error, "opening an upload stream"), FALSE;
-  if (virStorageVolUpload (vol, stream, 0, size, 0) < 0)
-    goto fail;
   while (sent < size)
     {
       int n = virStreamSend (stream, data + sent, MIN (size - sent, 256 * 1024));
       if (n < 0)
-        goto fail;
+        return FALSE;
       sent += n;
     }
-  /* Only a finished stream means the bytes are on the libvirt host. */
-  if (virStreamFinish (stream) < 0)
-    goto fail;
-  virStreamFree (stream);
   return TRUE;
+}
 
-fail:
-  pvm_set_libvirt_error (error, "uploading the seed ISO");
-  virStreamAbort (stream);
-  virStreamFree (stream);
-  return FALSE;
+static gboolean
+upload (virConnectPtr conn, virStorageVolPtr vol, GBytes *content, GError **error)
+{
+  g_autoptr(virStream) stream = virStreamNew (conn, 0);
+
+  if (stream == NULL)
+    return pvm_set_libvirt_error (error, "opening an upload stream");
+  /* Only a finished stream means the bytes are on the libvirt host. */
+  if (virStorageVolUpload (vol, stream, 0, g_bytes_get_size (content), 0) < 0 ||
+      !send_all (stream, content) || virStreamFinish (stream) < 0)
+    {
+      pvm_set_libvirt_error (error, "uploading the seed ISO");
+      virStreamAbort (stream);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 virStorageVolPtr
@@ -192,17 +190,16 @@ pvm_storage_create_from_bytes (virConnectPtr conn, virStoragePoolPtr pool,
   g_autoptr(GVirConfigStorageVol) conf =
       volume_conf (vol_name, g_bytes_get_size (content),
                    "raw", 0600);
-  virStorageVolPtr vol = create_volume (pool, conf, "creating the seed volume", error);
+  g_autoptr(virStorageVol) vol = create_volume (pool, conf, "creating the seed volume", error);
 
   if (vol == NULL)
     return NULL;
   if (!upload (conn, vol, content, error))
     {
       virStorageVolDelete (vol, 0);
-      virStorageVolFree (vol);
       return NULL;
     }
-  return vol;
+  return g_steal_pointer (&vol);
 }
 
 gboolean
@@ -222,20 +219,15 @@ pvm_storage_grow (virStorageVolPtr vol, guint64 gib, GError **error)
 gboolean
 pvm_storage_delete (virStoragePoolPtr pool, const char *vol_name, GError **error)
 {
-  virStorageVolPtr vol = pvm_storage_lookup (pool, vol_name, error);
-  int rc;
+  g_autoptr(virStorageVol) vol = NULL;
+  g_autofree char *what = NULL;
 
-  if (vol == NULL)
-    return error == NULL || *error == NULL;
-  rc = virStorageVolDelete (vol, 0);
-  virStorageVolFree (vol);
-  if (rc < 0)
-    {
-      g_autofree char *what = g_strdup_printf ("deleting %s", vol_name);
-      pvm_set_libvirt_error (error, what);
-      return FALSE;
-    }
-  return TRUE;
+  if (!pvm_storage_lookup (pool, vol_name, &vol, error))
+    return FALSE;
+  if (vol == NULL || virStorageVolDelete (vol, 0) == 0)
+    return TRUE;
+  what = g_strdup_printf ("deleting %s", vol_name);
+  return pvm_set_libvirt_error (error, what);
 }
 
 char *

@@ -22,9 +22,9 @@ char *pvm_volume_name (const char *vm_name, PvmVolumeKind kind);
 virStoragePoolPtr pvm_storage_ensure_pool (virConnectPtr conn, const char *pool_name,
                                            const char *dir, GError **error);
 
-/* NULL without error when there is no such volume. */
-virStorageVolPtr pvm_storage_lookup (virStoragePoolPtr pool, const char *vol_name,
-                                     GError **error);
+/* TRUE with *VOL NULL: there is no such volume; FALSE: the lookup failed. */
+gboolean pvm_storage_lookup (virStoragePoolPtr pool, const char *vol_name,
+                             virStorageVolPtr *vol, GError **error);
 
 virStorageVolPtr pvm_storage_create_overlay (virStoragePoolPtr pool, const char *vol_name,
                                              const char *backing_path, GError **error);

@@ -1,7 +1,9 @@
 /* One exported project VM: org.projectvm.VM on /org/projectvm/vm/NAME. */
 #pragma once
 
-#include "daemon.h"
+#include "config.h"
+#include "domain-info.h"
+#include "hypervisor.h"
 #include "pvm-generated.h"
 
 G_BEGIN_DECLS
@@ -9,7 +11,10 @@ G_BEGIN_DECLS
 #define PVM_TYPE_VM (pvm_vm_get_type ())
 G_DECLARE_FINAL_TYPE (PvmVm, pvm_vm, PVM, VM, PvmDBusVMSkeleton)
 
-PvmVm *pvm_vm_new (PvmDaemon *daemon, const PvmDomainInfo *info);
+/* CONFIG must outlive the VM.
+ * Signal "destroyed" (): Destroy removed the domain; drop the object. */
+PvmVm *pvm_vm_new (const PvmConfig *config, PvmHypervisor *hypervisor,
+                   const PvmDomainInfo *info, PvmReason reason);
 const char *pvm_vm_get_name (PvmVm *self);
 /* The first NIC's MAC, to find its DHCP lease; NULL when it has none. */
 const char *pvm_vm_get_mac (PvmVm *self);
@@ -17,7 +22,8 @@ const char *pvm_vm_get_mac (PvmVm *self);
 void pvm_vm_set_addresses (PvmVm *self, const char * const *addresses);
 
 /* New facts from libvirt; emits StateChanged when the state moved. */
-void pvm_vm_update (PvmVm *self, const PvmDomainInfo *info, const char *reason);
+void pvm_vm_update (PvmVm *self, const PvmDomainInfo *info, PvmReason reason);
+gboolean pvm_vm_is_running (PvmVm *self);
 /* libvirt went away: the state is no longer known. */
 void pvm_vm_set_unknown (PvmVm *self);
 /* The VM is being removed: ends any wait on it. */
