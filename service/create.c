@@ -327,7 +327,7 @@ create_vm (CreateJob *job, Made *made, GError **error)
   params = (PvmDomainParams) {
     req->name, use_kvm (made->conn, job->config->domain_type), req->memory_mib,
     req->cpus, image, paths[0], paths[1], paths[2], console_log,
-    job->config->network, &meta
+    job->config->network, job->config->isolate_guests, &meta
   };
   if (!define (made, &params, error))
     goto out;
