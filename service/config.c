@@ -36,7 +36,7 @@ pvm_config_free (PvmConfig *config)
 /* The sections and their keys: the one list that check_names() holds a
  * file against and that every read goes through (lookup() asserts it). */
 static const char * const libvirt_keys[] = {
-  "uri", "domain-type", "pool", "storage-dir", "network", NULL };
+  "uri", "domain-type", "pool", "storage-dir", "network", "isolate-guests", NULL };
 static const char * const defaults_keys[] = {
   "memory-mib", "cpus", "disk-gib", "root-gib", "image", NULL };
 static const char * const ssh_keys[] = { "user", "host-template", NULL };
@@ -205,6 +205,29 @@ get_uint (const Loader *l, const char *group, const char *key,
 }
 
 static gboolean
+get_bool (const Loader *l, const char *group, const char *key, gboolean fallback,
+          gboolean *out, GError **error)
+{
+  g_autofree char *value = NULL;
+
+  if (!lookup (l, group, key, &value, error))
+    return FALSE;
+  if (value == NULL)
+    {
+      *out = fallback;
+      return TRUE;
+    }
+  g_strstrip (value);
+  if (g_str_equal (value, "true"))
+    *out = TRUE;
+  else if (g_str_equal (value, "false"))
+    *out = FALSE;
+  else
+    return fail_value (l, error, group, key, value, " is not true or false");
+  return TRUE;
+}
+
+static gboolean
 get_absolute_path (const Loader *l, const char *group, const char *key,
                    gboolean required, char **out, GError **error)
 {
@@ -232,7 +255,8 @@ load_libvirt (const Loader *l, PvmConfig *c, GError **error)
       !get_string (l, "libvirt", "domain-type", "auto", FALSE, &type, error) ||
       !get_string (l, "libvirt", "pool", "project-vm", FALSE, &c->pool, error) ||
       !get_absolute_path (l, "libvirt", "storage-dir", FALSE, &c->storage_dir, error) ||
-      !get_string (l, "libvirt", "network", "default", FALSE, &c->network, error))
+      !get_string (l, "libvirt", "network", "default", FALSE, &c->network, error) ||
+      !get_bool (l, "libvirt", "isolate-guests", TRUE, &c->isolate_guests, error))
     return FALSE;
   if (c->storage_dir == NULL)
     c->storage_dir = g_strdup ("/var/lib/project-vm");

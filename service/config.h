@@ -25,6 +25,7 @@ typedef struct {
   char *pool;
   char *storage_dir;
   char *network;
+  gboolean isolate_guests;    /* clean-traffic filter and isolated port */
 
   guint64 default_memory_mib;
   guint32 default_cpus;

@@ -363,7 +363,7 @@ create_vm (CreateJob *job, Made *made, GError **error)
   params = (PvmDomainParams) {
     req->name, use_kvm (made->conn, job->config->domain_type), req->memory_mib,
     req->cpus, image, paths.root, paths.data, paths.seed, console_log,
-    job->config->network, &meta
+    job->config->network, job->config->isolate_guests, &meta
   };
   if (!define (made, &params, error) || !start_if_asked (made, req, error) ||
       !pvm_domain_info_read (made->domain, &info, error))

@@ -64,14 +64,33 @@ add_os (GVirConfigDomain *domain, const PvmImage *image)
   gvir_config_domain_set_os (domain, os);
 }
 
+/* Isolation: libvirt's stock clean-traffic filter drops frames whose MAC
+ * or IP (learnt from the guest's DHCP lease) is not the guest's own, and an
+ * isolated port forwards nothing to other isolated ports on the bridge, so
+ * guests reach the host and the outside but not each other. */
 static void
-add_network (GVirConfigDomain *domain, const char *network)
+add_network (GVirConfigDomain *domain, const char *network, gboolean isolate)
 {
   g_autoptr(GVirConfigDomainInterfaceNetwork) nic = gvir_config_domain_interface_network_new ();
+  g_autoptr(GVirConfigDomainInterfaceFilterref) filter = NULL;
+  g_autofree char *xml = NULL;
+  g_autoptr(GString) full = NULL;
 
   gvir_config_domain_interface_network_set_source (nic, network);
   gvir_config_domain_interface_set_model (GVIR_CONFIG_DOMAIN_INTERFACE (nic), "virtio");
-  gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (nic));
+  if (!isolate)
+    {
+      gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (nic));
+      return;
+    }
+  filter = gvir_config_domain_interface_filterref_new ();
+  gvir_config_domain_interface_filterref_set_name (filter, "clean-traffic");
+  gvir_config_domain_interface_set_filterref (GVIR_CONFIG_DOMAIN_INTERFACE (nic), filter);
+  /* gconfig has no <port isolated>: it goes into the serialised element. */
+  xml = gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (nic));
+  full = g_string_new (xml);
+  g_string_replace (full, "</interface>", "<port isolated='yes'/></interface>", 1);
+  add_device_xml (domain, GVIR_CONFIG_TYPE_DOMAIN_INTERFACE_NETWORK, full->str);
 }
 
 /* A pty (for OpenConsole) whose output virtlogd also writes to a file,
@@ -112,7 +131,7 @@ pvm_domain_build_xml (const PvmDomainParams *p)
   add_disk (domain, p->root_path, "qcow2", "vda", "virtio", "disk", NULL, FALSE);
   add_disk (domain, p->data_path, "qcow2", "vdb", "virtio", "disk", "project", FALSE);
   add_disk (domain, p->seed_path, "raw", "hdc", "ide", "cdrom", NULL, TRUE);
-  add_network (domain, p->network);
+  add_network (domain, p->network, p->isolate);
   add_serial (domain, p->console_log);
   gvir_config_domain_set_custom_xml (domain, meta,
                                      PVM_METADATA_PREFIX, PVM_METADATA_NS, NULL);

@@ -19,6 +19,7 @@ typedef struct {
   const char *seed_path;      /* seed ISO */
   const char *console_log;    /* serial console log file */
   const char *network;
+  gboolean isolate;           /* clean-traffic filter and an isolated port */
   const PvmMetadata *meta;
 } PvmDomainParams;
 

@@ -154,6 +154,19 @@ test_translated_key (void)
                   "test.conf: [image debian-12] path[de]: unknown key");
 }
 
+/* A boolean is true or false, nothing GKeyFile would also take. */
+static void
+test_isolate_guests (void)
+{
+  g_autoptr(PvmConfig) unset = load (MINIMAL, NULL);
+  g_autoptr(PvmConfig) off = load ("[libvirt]\nisolate-guests=false\n" MINIMAL, NULL);
+
+  g_assert_true (unset->isolate_guests);
+  g_assert_false (off->isolate_guests);
+  assert_refused ("[libvirt]\nisolate-guests=yes\n" MINIMAL,
+                  "test.conf: [libvirt] isolate-guests: \"yes\" is not true or false");
+}
+
 /* Names and values from the file are escaped wherever an error shows
  * them: one line of valid UTF-8 whatever bytes the file holds. */
 static void
@@ -183,6 +196,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/unknown-key/translated", test_translated_key);
   g_test_add_func ("/config/unknown-section", test_unknown_section);
   g_test_add_func ("/config/errors-escaped", test_errors_escaped);
+  g_test_add_func ("/config/isolate-guests", test_isolate_guests);
 
   return g_test_run ();
 }

@@ -18,8 +18,9 @@ packages=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system
   libvirt-clients qemu-system-x86 qemu-utils dbus polkitd
   # libvirt's NAT network `default` runs dnsmasq; libvirt only recommends it,
-  # and --no-install-recommends below leaves it out. Filtering (nwfilter,
-  # isolated ports) needs ebtables and iptables.
+  # and --no-install-recommends below leaves it out. Filtering (nwfilter's
+  # clean-traffic, for isolate-guests) needs ebtables and iptables; iptables
+  # brings ebtables-nft, the alternative libvirt runs here.
   dnsmasq-base iptables ebtables
   # tests: dbusmock, pytest, ISO and XML checks, the tiny guest, cloud-init's
   # schema, the D-Bus reference's reST (docutils)
