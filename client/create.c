@@ -102,10 +102,10 @@ print_created (const PvmClient *client, const char *name)
 
   if (vm == NULL)
     return pvm_client_print_error (error), EXIT_FAILED;
-  mem = pvm_format_mib (pvm_dbus_vm_get_memory_mi_b (vm));
+  mem = pvm_format_mib (pvm_dbus_vm_get_memory_mib (vm));
   cpus = pvm_format_cpus (pvm_dbus_vm_get_cpus (vm));
   g_print ("created %s: %s memory, %s, %" G_GUINT64_FORMAT "G project disk, image %s%s\n",
-           name, mem, cpus, pvm_dbus_vm_get_disk_gi_b (vm), pvm_dbus_vm_get_image (vm),
+           name, mem, cpus, pvm_dbus_vm_get_disk_gib (vm), pvm_dbus_vm_get_image (vm),
            opt_start ? ", started" : "");
   return EXIT_OK;
 }

@@ -54,8 +54,8 @@ pvm_vm_to_json (PvmDBusVM *vm)
   pvm_json_add_string (b, "name", pvm_dbus_vm_get_name (vm));
   pvm_json_add_string (b, "state", pvm_dbus_vm_get_state (vm));
   pvm_json_add_int (b, "cpus", pvm_dbus_vm_get_cpus (vm));
-  pvm_json_add_int (b, "memory_mib", (gint64) pvm_dbus_vm_get_memory_mi_b (vm));
-  pvm_json_add_int (b, "disk_gib", (gint64) pvm_dbus_vm_get_disk_gi_b (vm));
+  pvm_json_add_int (b, "memory_mib", (gint64) pvm_dbus_vm_get_memory_mib (vm));
+  pvm_json_add_int (b, "disk_gib", (gint64) pvm_dbus_vm_get_disk_gib (vm));
   pvm_json_add_string (b, "image", pvm_dbus_vm_get_image (vm));
   json_builder_set_member_name (b, "addresses");
   json_builder_add_value (b, string_array (pvm_dbus_vm_get_addresses (vm)));

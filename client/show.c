@@ -53,9 +53,9 @@ print_table (GPtrArray *vms)
       PvmDBusVM *vm = g_ptr_array_index (vms, i);
       g_autofree char *state = pvm_format_state (pvm_dbus_vm_get_state (vm), colour,
                                                  STATE_WIDTH);
-      g_autofree char *mem = pvm_format_mib (pvm_dbus_vm_get_memory_mi_b (vm));
+      g_autofree char *mem = pvm_format_mib (pvm_dbus_vm_get_memory_mib (vm));
       g_autofree char *disk = g_strdup_printf ("%" G_GUINT64_FORMAT "G",
-                                               pvm_dbus_vm_get_disk_gi_b (vm));
+                                               pvm_dbus_vm_get_disk_gib (vm));
       g_autofree char *addrs = join_addresses (vm, ",", "-");
       g_autofree char *owner = pvm_owner_name (pvm_dbus_vm_get_owner (vm));
 
@@ -106,7 +106,7 @@ static void
 print_status (PvmDBusVM *vm)
 {
   g_autofree char *state = pvm_format_state (pvm_dbus_vm_get_state (vm), pvm_use_colour (), 0);
-  g_autofree char *mem = pvm_format_mib (pvm_dbus_vm_get_memory_mi_b (vm));
+  g_autofree char *mem = pvm_format_mib (pvm_dbus_vm_get_memory_mib (vm));
   g_autofree char *addrs = join_addresses (vm, ", ", "(none yet)");
   g_autofree char *owner = pvm_owner_name (pvm_dbus_vm_get_owner (vm));
   g_autoptr(GDateTime) created =
@@ -120,7 +120,7 @@ print_status (PvmDBusVM *vm)
   g_print ("Cloud-init:  %s\n", pvm_dbus_vm_get_cloud_init (vm));
   g_print ("CPUs:        %u\n", pvm_dbus_vm_get_cpus (vm));
   g_print ("Memory:      %s\n", mem);
-  g_print ("Project disk: %" G_GUINT64_FORMAT "G\n", pvm_dbus_vm_get_disk_gi_b (vm));
+  g_print ("Project disk: %" G_GUINT64_FORMAT "G\n", pvm_dbus_vm_get_disk_gib (vm));
   g_print ("Image:       %s\n", pvm_dbus_vm_get_image (vm));
   g_print ("Addresses:   %s\n", addrs);
   g_print ("SSH:         %s\n", *ssh ? ssh : "(no address yet)");

@@ -187,8 +187,8 @@ pvm_manager_new (const PvmConfig *config, PvmHypervisor *hypervisor, GHashTable 
   pvm_dbus_manager_set_version (iface, PACKAGE_VERSION);
   pvm_dbus_manager_set_images (iface, (const char * const *) images);
   pvm_dbus_manager_set_default_image (iface, config->default_image);
-  pvm_dbus_manager_set_default_memory_mi_b (iface, config->default_memory_mib);
+  pvm_dbus_manager_set_default_memory_mib (iface, config->default_memory_mib);
   pvm_dbus_manager_set_default_cpus (iface, config->default_cpus);
-  pvm_dbus_manager_set_default_disk_gi_b (iface, config->default_disk_gib);
+  pvm_dbus_manager_set_default_disk_gib (iface, config->default_disk_gib);
   return self;
 }

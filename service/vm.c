@@ -160,9 +160,9 @@ pvm_vm_update (PvmVm *self, const PvmDomainInfo *info, PvmReason reason)
   /* Setting an unchanged value emits nothing: the generated skeleton
    * compares before it queues PropertiesChanged. */
   pvm_dbus_vm_set_owner (iface, info->meta.owner);
-  pvm_dbus_vm_set_memory_mi_b (iface, info->memory_mib);
+  pvm_dbus_vm_set_memory_mib (iface, info->memory_mib);
   pvm_dbus_vm_set_cpus (iface, info->cpus);
-  pvm_dbus_vm_set_disk_gi_b (iface, info->meta.disk_gib);
+  pvm_dbus_vm_set_disk_gib (iface, info->meta.disk_gib);
   pvm_dbus_vm_set_image (iface, info->meta.image);
   pvm_dbus_vm_set_created_at (iface, info->meta.created_at);
   g_free (self->mac);
