@@ -18,7 +18,12 @@ for build in sys.argv[1:]:
         passed += checks.count("ok")
         failed += checks.count("not ok") + (0 if checks else 1)
         continue
-    with open(os.path.join(build, "meson-logs", "testlog.json")) as f:
+    log = os.path.join(build, "meson-logs", "testlog.json")
+    if not os.path.exists(log):
+        print(f"{build}: no test log (the build or meson test did not run)")
+        failed += 1
+        continue
+    with open(log) as f:
         results += [(build, json.loads(line)) for line in f if line.strip()]
 
 for build, r in results:

@@ -40,21 +40,21 @@ parse_with_create_spec (GVariant *options)
   guint32 cpus = 0;
   g_autofree char *image = NULL;
   g_auto(GStrv) ssh_keys = NULL;
-  gboolean start = FALSE, have_image = FALSE, have_keys = FALSE;
+  gboolean start = FALSE;
   const PvmOptionSpec specs[] = {
     { "memory-mib", "t", &memory_mib },
     { "cpus", "u", &cpus },
     { "disk-gib", "t", &disk_gib },
-    { "image", "s", &image, &have_image },
-    { "ssh-keys", "as", &ssh_keys, &have_keys },
+    { "image", "s", &image },
+    { "ssh-keys", "as", &ssh_keys },
     { "start", "b", &start },
     { NULL }
   };
 
   if (pvm_options_parse (options, specs, &error))
     {
-      g_assert_true (have_image == (image != NULL));
-      g_assert_true (have_keys == (ssh_keys != NULL));
+      for (guint i = 0; ssh_keys != NULL && ssh_keys[i] != NULL; i++)
+        g_assert_true (g_utf8_validate (ssh_keys[i], -1, NULL));
       g_assert_true (image == NULL || g_utf8_validate (image, -1, NULL));
       g_assert_true (start == FALSE || start == TRUE);
     }
