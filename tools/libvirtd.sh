@@ -107,6 +107,12 @@ ensure_network() {
   fi
 }
 
+# One caller at a time: a start that runs while another caller restarts
+# would see no answer and start a second libvirtd, and the restart's own
+# would then fail on the pid file.
+exec 9>/run/project-vm-libvirtd.lock
+flock 9
+
 case "${1:-start}" in
   start)
     if answers; then
