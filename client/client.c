@@ -1,5 +1,6 @@
 #include "client.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "errors.h"
@@ -197,4 +198,16 @@ pvm_client_call_async (const PvmClient *client, gpointer proxy, const char *meth
 {
   g_dbus_proxy_call (G_DBUS_PROXY (proxy), method, params, call_flags (client),
                      timeout_ms, NULL, cb, data);
+}
+
+gboolean
+pvm_confirm (const char *question)
+{
+  char answer[16] = "";
+
+  g_print ("%s [y/N] ", question);
+  fflush (stdout);
+  if (fgets (answer, sizeof answer, stdin) == NULL)
+    return FALSE;
+  return answer[0] == 'y' || answer[0] == 'Y';
 }

@@ -38,7 +38,7 @@ typedef struct {
 
 extern const PvmCommand pvm_command_create, pvm_command_start, pvm_command_stop,
     pvm_command_destroy, pvm_command_ssh, pvm_command_console, pvm_command_list,
-    pvm_command_status, pvm_command_monitor;
+    pvm_command_status, pvm_command_monitor, pvm_command_disk;
 
 /* options.c: parses ARGV (ARGV[0] is the command's name) with the command's
  * options and runs it; --help prints its help. Returns an exit status. */
@@ -70,6 +70,9 @@ GVariant *pvm_client_call (const PvmClient *client, gpointer proxy, const char *
 void pvm_client_call_async (const PvmClient *client, gpointer proxy, const char *method,
                             GVariant *params, int timeout_ms, GAsyncReadyCallback cb,
                             gpointer data);
+
+/* Asks QUESTION on the terminal; TRUE for an answer starting with y. */
+gboolean pvm_confirm (const char *question);
 
 /* suggest.c: the names of VMS within a small edit distance of NAME or
  * starting with it, closest first, as "a, b or c"; NULL when none is. */

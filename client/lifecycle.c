@@ -194,18 +194,6 @@ const PvmCommand pvm_command_stop = {
 
 /* ---- destroy ---- */
 
-static gboolean
-confirm (const char *question)
-{
-  char answer[16] = "";
-
-  g_print ("%s [y/N] ", question);
-  fflush (stdout);
-  if (fgets (answer, sizeof answer, stdin) == NULL)
-    return FALSE;
-  return answer[0] == 'y' || answer[0] == 'Y';
-}
-
 static int
 run_destroy (const PvmClient *client, const PvmArgs *args)
 {
@@ -222,7 +210,7 @@ run_destroy (const PvmClient *client, const PvmArgs *args)
       g_autofree char *q = opt_keep_data
           ? g_strdup_printf ("Destroy %s (the project disk is kept)?", name)
           : g_strdup_printf ("Destroy %s and delete its project disk with all data on it?", name);
-      if (!confirm (q))
+      if (!pvm_confirm (q))
         return pvm_client_fail ("not destroyed");
     }
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);

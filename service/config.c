@@ -24,6 +24,7 @@ pvm_config_free (PvmConfig *config)
   g_free (config->uri);
   g_free (config->pool);
   g_free (config->storage_dir);
+  g_free (config->records_dir);
   g_free (config->network);
   g_free (config->default_image);
   g_free (config->ssh_user);
@@ -36,7 +37,8 @@ pvm_config_free (PvmConfig *config)
 /* The sections and their keys: the one list that check_names() holds a
  * file against and that every read goes through (lookup() asserts it). */
 static const char * const libvirt_keys[] = {
-  "uri", "domain-type", "pool", "storage-dir", "network", "isolate-guests", NULL };
+  "uri", "domain-type", "pool", "storage-dir", "records-dir", "network", "isolate-guests",
+  NULL };
 static const char * const defaults_keys[] = {
   "memory-mib", "cpus", "disk-gib", "root-gib", "image", NULL };
 static const char * const ssh_keys[] = { "user", "host-template", NULL };
@@ -246,6 +248,18 @@ get_absolute_path (const Loader *l, const char *group, const char *key,
   return TRUE;
 }
 
+/* Is PATH DIR or below it? (Both absolute; no symlinks resolved.) */
+static gboolean
+is_within (const char *path, const char *dir)
+{
+  g_autofree char *p = g_canonicalize_filename (path, "/");
+  g_autofree char *d = g_canonicalize_filename (dir, "/");
+  gsize n = strlen (d);
+
+  return g_str_equal (d, "/") ||
+         (strncmp (p, d, n) == 0 && (p[n] == '\0' || p[n] == '/'));
+}
+
 static gboolean
 load_libvirt (const Loader *l, PvmConfig *c, GError **error)
 {
@@ -255,11 +269,18 @@ load_libvirt (const Loader *l, PvmConfig *c, GError **error)
       !get_string (l, "libvirt", "domain-type", "auto", FALSE, &type, error) ||
       !get_string (l, "libvirt", "pool", "project-vm", FALSE, &c->pool, error) ||
       !get_absolute_path (l, "libvirt", "storage-dir", FALSE, &c->storage_dir, error) ||
+      !get_absolute_path (l, "libvirt", "records-dir", FALSE, &c->records_dir, error) ||
       !get_string (l, "libvirt", "network", "default", FALSE, &c->network, error) ||
       !get_bool (l, "libvirt", "isolate-guests", TRUE, &c->isolate_guests, error))
     return FALSE;
   if (c->storage_dir == NULL)
     c->storage_dir = g_strdup ("/var/lib/project-vm");
+  if (c->records_dir == NULL)
+    c->records_dir = g_strdup ("/var/lib/project-vmd");
+  /* The dir pool lists everything under storage-dir as a volume. */
+  if (is_within (c->records_dir, c->storage_dir))
+    return fail_value (l, error, "libvirt", "records-dir", c->records_dir,
+                       " must be outside storage-dir");
 
   if (g_str_equal (type, "auto"))
     c->domain_type = PVM_DOMAIN_TYPE_AUTO;

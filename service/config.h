@@ -24,6 +24,7 @@ typedef struct {
   PvmDomainType domain_type;
   char *pool;
   char *storage_dir;
+  char *records_dir;          /* root-only records: the owners of kept disks */
   char *network;
   gboolean isolate_guests;    /* clean-traffic filter and isolated port */
 

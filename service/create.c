@@ -4,6 +4,7 @@
 
 #include "domain.h"
 #include "errors.h"
+#include "kept.h"
 #include "options.h"
 #include "seed.h"
 #include "storage.h"
@@ -108,6 +109,7 @@ typedef struct {
   virStoragePoolPtr pool;
   virDomainPtr domain;
   GPtrArray *made_volumes;     /* names */
+  gboolean reattached;         /* the project disk is a kept one */
 } Made;
 
 static void
@@ -195,10 +197,35 @@ check_name_free (virConnectPtr conn, const char *name, GError **error)
   return FALSE;
 }
 
+/* A kept disk goes only to its owner: nobody, root included, is handed
+ * another user's data by a Create. No record: root's (kept before owners
+ * were recorded). */
+static gboolean
+check_kept_owner (const CreateJob *job, const char *vol_name, GError **error)
+{
+  const char *name = job->req->name;
+  gboolean found;
+  guint32 owner;
+  guint64 kept_at;
+
+  if (!pvm_kept_record_read (job->config->records_dir, name, &found, &owner, &kept_at, error))
+    return FALSE;
+  if (owner == job->req->owner)
+    return TRUE;
+  g_message ("%s: refused the kept project disk %s of uid %u to uid %u", name, vol_name,
+             owner, job->req->owner);
+  g_set_error (error, PVM_ERROR, PVM_ERROR_EXISTS,
+               "another user's kept project disk holds the name \"%s\": pick another "
+               "name, or ask them or an admin to delete it with "
+               "\"project-vm disk delete %s\"", name, name);
+  return FALSE;
+}
+
 /* The project disk: the one kept by destroy --keep-data, or a new one. */
 static virStorageVolPtr
-project_disk (Made *made, PvmCreateRequest *req, GError **error)
+project_disk (Made *made, const CreateJob *job, GError **error)
 {
+  PvmCreateRequest *req = job->req;
   g_autofree char *vol_name = pvm_volume_name (req->name, PVM_VOLUME_DATA);
   virStorageVolPtr vol;
   virStorageVolInfo info;
@@ -207,9 +234,12 @@ project_disk (Made *made, PvmCreateRequest *req, GError **error)
     return NULL;
   if (vol != NULL)
     {
+      if (!check_kept_owner (job, vol_name, error))
+        return virStorageVolFree (vol), NULL;
       if (virStorageVolGetInfo (vol, &info) == 0)
         req->disk_gib = MAX (1, info.capacity / GIB);
       g_message ("%s: attaching the kept project disk %s", req->name, vol_name);
+      made->reattached = TRUE;
       return vol;
     }
   if (injected_failure ("data", error))
@@ -281,6 +311,17 @@ start_if_asked (Made *made, const PvmCreateRequest *req, GError **error)
   return TRUE;
 }
 
+/* The disk is the VM's again; a record left behind harms nothing (the
+ * next keep rewrites it), so a failure here does not undo the Create. */
+static void
+forget_kept (const CreateJob *job)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!pvm_kept_record_remove (job->config->records_dir, job->req->name, &error))
+    g_warning ("%s: %s", job->req->name, error->message);
+}
+
 static GBytes *
 build_seed (const CreateJob *job, const char *instance_id, GError **error)
 {
@@ -312,14 +353,15 @@ paths_clear (Paths *paths)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Paths, paths_clear)
 
 static gboolean
-make_volumes (Made *made, PvmCreateRequest *req, const PvmImage *image, GBytes *iso,
+make_volumes (Made *made, const CreateJob *job, const PvmImage *image, GBytes *iso,
               Paths *paths, GError **error)
 {
+  PvmCreateRequest *req = job->req;
   g_autoptr(virStorageVol) data = NULL;
   g_autoptr(virStorageVol) root = NULL;
   g_autoptr(virStorageVol) seed_vol = NULL;
 
-  return (data = project_disk (made, req, error)) != NULL &&
+  return (data = project_disk (made, job, error)) != NULL &&
          (root = overlay (made, req, image, error)) != NULL &&
          (seed_vol = seed (made, req, iso, error)) != NULL &&
          (paths->root = pvm_storage_path (root, error)) != NULL &&
@@ -350,7 +392,7 @@ create_vm (CreateJob *job, Made *made, GError **error)
     return NULL;
   made->pool = pvm_storage_ensure_pool (made->conn, job->config->pool,
                                         job->config->storage_dir, error);
-  if (made->pool == NULL || !make_volumes (made, req, image, iso, &paths, error))
+  if (made->pool == NULL || !make_volumes (made, job, image, iso, &paths, error))
     return NULL;
   dir = g_path_get_dirname (paths.root);
   console_log = g_build_filename (dir, log_name, NULL);
@@ -370,6 +412,8 @@ create_vm (CreateJob *job, Made *made, GError **error)
     return NULL;
   if (info == NULL)
     g_set_error (error, PVM_ERROR, PVM_ERROR_FAILED, "the new domain vanished");
+  else if (made->reattached)
+    forget_kept (job);
   return info;
 }
 

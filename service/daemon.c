@@ -1,6 +1,7 @@
 #include "daemon.h"
 
 #include "hypervisor.h"
+#include "kept.h"
 #include "lease-monitor.h"
 #include "manager.h"
 #include "validate.h"
@@ -13,6 +14,7 @@ struct _PvmDaemon {
   PvmHypervisor *hypervisor;
   GDBusObjectManagerServer *object_manager;
   PvmManager *manager;
+  PvmKept *kept;          /* the kept project disks, shared with the manager and VMs */
   GHashTable *vms;        /* VM name -> PvmVm */
   PvmLeaseMonitor *leases;
 };
@@ -48,7 +50,7 @@ apply_info (PvmDaemon *self, const PvmDomainInfo *info, PvmReason reason)
       pvm_vm_update (vm, info, reason);
       return;
     }
-  vm = pvm_vm_new (self->config, self->hypervisor, info, reason);
+  vm = pvm_vm_new (self->config, self->hypervisor, self->kept, info, reason);
   g_signal_connect (vm, "destroyed", G_CALLBACK (on_vm_destroyed), self);
   g_hash_table_insert (self->vms, g_strdup (info->name), vm);
   export_vm (self, vm);
@@ -184,6 +186,7 @@ pvm_daemon_finalize (GObject *object)
   g_signal_handlers_disconnect_by_data (self->manager, self);
   g_clear_object (&self->leases);
   g_clear_object (&self->manager);
+  g_clear_object (&self->kept);
   g_clear_pointer (&self->vms, g_hash_table_unref);
   g_clear_object (&self->object_manager);
   g_clear_object (&self->hypervisor);
@@ -211,7 +214,8 @@ pvm_daemon_new (PvmConfig *config)
 
   self->config = config;
   self->hypervisor = pvm_hypervisor_new (config->uri);
-  self->manager = pvm_manager_new (config, self->hypervisor, self->vms);
+  self->kept = pvm_kept_new ();
+  self->manager = pvm_manager_new (config, self->hypervisor, self->kept, self->vms);
   self->leases = pvm_lease_monitor_new (self->hypervisor, config->network, any_running, self);
   g_signal_connect (self->manager, "created", G_CALLBACK (on_created), self);
   g_signal_connect (self->leases, "leases", G_CALLBACK (on_leases), self);

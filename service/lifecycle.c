@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "kept.h"
 #include "options.h"
 #include "storage.h"
 #include "virt.h"
@@ -21,6 +22,7 @@ typedef struct {
   PvmDomainInfo *info;          /* after a start or power-off: the domain now */
   PvmConsoleStream *console;    /* OpenConsole: the stream ... */
   int console_fd;               /* ... and the client's end of the socket */
+  PvmKeptDisk *kept;            /* Destroy with keep-data: the disk it kept */
 } StepResult;
 
 typedef struct _Job Job;
@@ -48,6 +50,7 @@ step_result_free (StepResult *result)
     pvm_console_stream_free (result->console);
   if (result->console_fd >= 0)
     close (result->console_fd);
+  pvm_kept_disk_free (result->kept);
   g_free (result);
 }
 
@@ -298,18 +301,58 @@ delete_volumes (virStoragePoolPtr pool, const char *name, gboolean keep_data,
   return TRUE;
 }
 
+/* Before anything goes: a kept disk whose owner was not recorded would be
+ * handed to the next Create of the name, so no record, no Destroy. */
+static gboolean
+record_kept (Job *job, virDomainPtr dom, StepResult *result, GError **error)
+{
+  g_autoptr(PvmDomainInfo) info = NULL;
+  guint64 now = (guint64) g_get_real_time () / G_USEC_PER_SEC;
+
+  if (!pvm_domain_info_read (dom, &info, error))
+    return FALSE;
+  if (info == NULL)
+    {
+      g_set_error (error, PVM_ERROR, PVM_ERROR_NOT_FOUND,
+                   "there is no project VM named \"%s\"", job->name);
+      return FALSE;
+    }
+  if (!pvm_kept_record_write (job->config->records_dir, job->name, info->meta.owner, now,
+                              error))
+    return FALSE;
+  result->kept = pvm_kept_disk_new (job->name, info->meta.owner, info->meta.disk_gib, now);
+  return TRUE;
+}
+
+/* Without keep-data the disk is gone: so goes any record of an earlier
+ * keep. Left behind it harms nothing (the next keep rewrites it). */
+static void
+forget_kept (Job *job)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!pvm_kept_record_remove (job->config->records_dir, job->name, &error))
+    g_warning ("%s: %s", job->name, error->message);
+}
+
 static gboolean
 destroy_step (Job *job, virConnectPtr conn, virDomainPtr dom, gboolean active,
               StepResult *result, GError **error)
 {
   g_autoptr(virStoragePool) pool = NULL;
 
+  if (job->keep_data && !record_kept (job, dom, result, error))
+    return FALSE;
   if (active && virDomainDestroy (dom) < 0)
     return pvm_set_libvirt_error (error, "powering the VM off");
   if (virDomainUndefineFlags (dom, VIR_DOMAIN_UNDEFINE_NVRAM) < 0)
     return pvm_set_libvirt_error (error, "undefining the domain");
   pool = pvm_storage_ensure_pool (conn, job->config->pool, job->config->storage_dir, error);
-  return pool != NULL && delete_volumes (pool, job->name, job->keep_data, error);
+  if (pool == NULL || !delete_volumes (pool, job->name, job->keep_data, error))
+    return FALSE;
+  if (!job->keep_data)
+    forget_kept (job);
+  return TRUE;
 }
 
 static void
@@ -321,6 +364,8 @@ destroyed (GObject *source, GAsyncResult *res, gpointer data)
 
   if (result == NULL)
     return;
+  if (result->kept != NULL)
+    pvm_kept_add (host->kept, g_steal_pointer (&result->kept));
   /* The undefine event removes it too; whichever comes first wins. */
   host->destroyed (host->vm);
   pvm_operation_return_value (op, g_variant_new ("()"), NULL);

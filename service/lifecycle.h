@@ -12,6 +12,7 @@
 #include "console.h"
 #include "domain-info.h"
 #include "hypervisor.h"
+#include "kept.h"
 #include "operation.h"
 
 G_BEGIN_DECLS
@@ -22,6 +23,7 @@ typedef struct {
   const char *name;
   PvmHypervisor *hypervisor;
   const PvmConfig *config;
+  PvmKept *kept;                /* Destroy with keep-data adds to it */
   /* A step's fresh snapshot, applied before the call answers. */
   void (*apply) (gpointer vm, const PvmDomainInfo *info);
   /* Has cloud-init finished this boot? */

@@ -4,14 +4,20 @@
 #include "authority.h"
 #include "create.h"
 #include "errors.h"
+#include "options.h"
+#include "storage.h"
 #include "validate.h"
+#include "virt.h"
 
 struct _PvmManager {
   PvmDBusManagerSkeleton parent;
   const PvmConfig *config;
   PvmHypervisor *hypervisor;
+  PvmKept *kept;          /* the daemon's: the kept project disks */
   GHashTable *vms;        /* the daemon's: VM name -> object */
-  GHashTable *creating;   /* VM names with a Create under way */
+  GHashTable *creating;   /* VM names with a Create or DeleteKeptDisk under way */
+  gboolean scanning;      /* a read of the kept disks is under way */
+  gboolean rescan;        /* ... and another one is due after it */
 };
 
 enum { SIG_CREATED, N_SIGNALS };
@@ -84,6 +90,8 @@ on_created (GObject *source, GAsyncResult *res, gpointer data)
       g_dbus_method_invocation_return_gerror (call->invocation, error);
       return;
     }
+  /* A Create that made it leaves no kept disk of its name behind. */
+  pvm_kept_remove (call->self->kept, info->name);
   /* Export before answering, so the caller can use the path at once. */
   g_signal_emit (call->self, signals[SIG_CREATED], 0, info);
   path = pvm_vm_object_path (info->name);
@@ -142,9 +150,238 @@ handle_create (PvmDBusManager *iface, GDBusMethodInvocation *invocation,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* ---- DeleteKeptDisk ---- */
+
+typedef struct {
+  PvmManager *self;
+  GDBusMethodInvocation *invocation;
+  char *name;
+  GError *invalid;          /* said after authorization */
+  guint32 owner;            /* whose disk the authorization was for */
+  char *claimed;
+  /* the worker's */
+  const PvmConfig *config;
+  PvmHypervisor *hypervisor;
+} DeleteCall;
+
+static void
+delete_call_free (DeleteCall *call)
+{
+  if (call->claimed != NULL)
+    g_hash_table_remove (call->self->creating, call->claimed);
+  g_free (call->claimed);
+  g_free (call->name);
+  g_clear_error (&call->invalid);
+  g_object_unref (call->invocation);
+  g_object_unref (call->self);
+  g_free (call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DeleteCall, delete_call_free)
+
+static gboolean
+delete_kept (DeleteCall *call, GError **error)
+{
+  g_autoptr(virConnect) conn = pvm_hypervisor_dup_connection (call->hypervisor, error);
+  g_autoptr(virStoragePool) pool = NULL;
+  g_autoptr(PvmKeptDisk) disk = NULL;
+  g_autofree char *vol_name = pvm_volume_name (call->name, PVM_VOLUME_DATA);
+  g_autoptr(GError) local = NULL;
+
+  if (conn == NULL)
+    return FALSE;
+  pool = pvm_storage_ensure_pool (conn, call->config->pool, call->config->storage_dir, error);
+  if (pool == NULL ||
+      !pvm_kept_lookup (conn, pool, call->config->records_dir, call->name, &disk, error))
+    return FALSE;
+  if (disk == NULL)
+    {
+      g_set_error (error, PVM_ERROR, PVM_ERROR_NOT_FOUND,
+                   "there is no kept project disk named \"%s\"", call->name);
+      return FALSE;
+    }
+  /* Authorized for another owner than the disk has now (the table was not
+   * read yet, or it changed): do nothing rather than guess. */
+  if (disk->owner != call->owner)
+    {
+      g_set_error (error, PVM_ERROR, PVM_ERROR_BUSY,
+                   "the kept project disk \"%s\" changed meanwhile; try again", call->name);
+      return FALSE;
+    }
+  if (!pvm_storage_delete (pool, vol_name, error))
+    return FALSE;
+  if (!pvm_kept_record_remove (call->config->records_dir, call->name, &local))
+    g_warning ("%s: %s", call->name, local->message);
+  return TRUE;
+}
+
+static void
+delete_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (delete_kept (data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_deleted (GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr(DeleteCall) call = data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (res), &error))
+    {
+      g_dbus_method_invocation_return_gerror (call->invocation, error);
+      return;
+    }
+  g_message ("%s: deleted the kept project disk", call->name);
+  pvm_kept_remove (call->self->kept, call->name);
+  pvm_dbus_manager_complete_delete_kept_disk (PVM_DBUS_MANAGER (call->self),
+                                              call->invocation);
+}
+
+static void
+delete_authorized (GDBusMethodInvocation *invocation, guint32 caller, gpointer data)
+{
+  g_autoptr(DeleteCall) call = data;
+  PvmManager *self = call->self;
+  g_autoptr(GTask) task = NULL;
+
+  if (call->invalid != NULL)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, call->invalid);
+      return;
+    }
+  if (g_hash_table_contains (self->vms, call->name))
+    {
+      g_dbus_method_invocation_return_error (invocation, PVM_ERROR, PVM_ERROR_NOT_FOUND,
+          "there is no kept project disk named \"%s\" (the VM \"%s\" uses its disk)",
+          call->name, call->name);
+      return;
+    }
+  /* A Create of the name would attach the disk being deleted. */
+  if (!g_hash_table_add (self->creating, g_strdup (call->name)))
+    {
+      g_dbus_method_invocation_return_error (invocation, PVM_ERROR, PVM_ERROR_BUSY,
+          "a VM named \"%s\" is being created right now", call->name);
+      return;
+    }
+  call->claimed = g_strdup (call->name);
+  if (call->owner == PVM_NO_OWNER)
+    call->owner = caller;
+  task = g_task_new (self, NULL, on_deleted, g_steal_pointer (&call));
+  g_task_set_task_data (task, data, NULL);
+  g_task_run_in_thread (task, delete_thread);
+}
+
+static gboolean
+handle_delete_kept_disk (PvmDBusManager *iface, GDBusMethodInvocation *invocation,
+                         const char *name, GVariant *options)
+{
+  PvmManager *self = PVM_MANAGER (iface);
+  DeleteCall *call = g_new0 (DeleteCall, 1);
+  const PvmOptionSpec none[] = { { NULL } };
+  const PvmKeptDisk *disk = pvm_kept_get (self->kept, name);
+  g_autofree char *quoted = pvm_quote_value (name);
+
+  call->self = g_object_ref (self);
+  call->invocation = g_object_ref (invocation);
+  call->name = g_strdup (name);
+  call->config = self->config;
+  call->hypervisor = self->hypervisor;
+  if (pvm_validate_name (name, &call->invalid))
+    pvm_options_parse (options, none, &call->invalid);
+  /* The owner as the table knows it; the worker holds the disk to it. */
+  call->owner = disk != NULL ? disk->owner : PVM_NO_OWNER;
+  pvm_authority_check (invocation, PVM_ACTION_DESTROY, call->invalid ? quoted : name,
+                       call->owner, delete_authorized, call,
+                       (GDestroyNotify) delete_call_free);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- KeptDisks: read on each sync with libvirt, then kept current ---- */
+
+static void scan_kept (PvmManager *self);
+
+static void
+scan_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  PvmManager *self = source;
+  GError *error = NULL;
+  g_autoptr(virConnect) conn = pvm_hypervisor_dup_connection (self->hypervisor, &error);
+  g_autoptr(virStoragePool) pool = NULL;
+  GPtrArray *disks = NULL;
+
+  if (conn != NULL)
+    pool = pvm_storage_ensure_pool (conn, self->config->pool, self->config->storage_dir,
+                                    &error);
+  if (pool != NULL)
+    disks = pvm_kept_scan (conn, pool, self->config->records_dir, &error);
+  if (disks != NULL)
+    g_task_return_pointer (task, disks, (GDestroyNotify) g_ptr_array_unref);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_scanned (GObject *source, GAsyncResult *res, gpointer data)
+{
+  PvmManager *self = PVM_MANAGER (source);
+  guint generation = GPOINTER_TO_UINT (data);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *disks = g_task_propagate_pointer (G_TASK (res), &error);
+
+  self->scanning = FALSE;
+  if (disks == NULL)
+    g_warning ("reading the kept project disks: %s", error->message);
+  /* A change while it read makes what it read stale: read again. */
+  else if (generation != pvm_kept_generation (self->kept))
+    {
+      g_ptr_array_unref (disks);
+      self->rescan = TRUE;
+    }
+  else
+    pvm_kept_replace (self->kept, disks);
+  if (self->rescan)
+    scan_kept (self);
+}
+
+static void
+scan_kept (PvmManager *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (self->scanning)
+    {
+      self->rescan = TRUE;
+      return;
+    }
+  self->scanning = TRUE;
+  self->rescan = FALSE;
+  task = g_task_new (self, NULL, on_scanned,
+                     GUINT_TO_POINTER (pvm_kept_generation (self->kept)));
+  g_task_run_in_thread (task, scan_thread);
+}
+
+static void
+on_synced (PvmHypervisor *hv, GPtrArray *infos, PvmManager *self)
+{
+  scan_kept (self);
+}
+
+static void
+on_kept_changed (PvmKept *kept, PvmManager *self)
+{
+  pvm_dbus_manager_set_kept_disks (PVM_DBUS_MANAGER (self), pvm_kept_to_variant (kept));
+}
+
 static void
 pvm_manager_iface_init (PvmDBusManagerIface *iface)
 {
+  iface->handle_delete_kept_disk = handle_delete_kept_disk;
   iface->handle_create = handle_create;
   iface->handle_get_vm = handle_get_vm;
 }
@@ -156,6 +393,9 @@ pvm_manager_finalize (GObject *object)
 
   g_clear_pointer (&self->creating, g_hash_table_unref);
   g_clear_pointer (&self->vms, g_hash_table_unref);
+  g_signal_handlers_disconnect_by_data (self->hypervisor, self);
+  g_signal_handlers_disconnect_by_data (self->kept, self);
+  g_clear_object (&self->kept);
   g_clear_object (&self->hypervisor);
   G_OBJECT_CLASS (pvm_manager_parent_class)->finalize (object);
 }
@@ -175,7 +415,8 @@ pvm_manager_init (PvmManager *self)
 }
 
 PvmManager *
-pvm_manager_new (const PvmConfig *config, PvmHypervisor *hypervisor, GHashTable *vms)
+pvm_manager_new (const PvmConfig *config, PvmHypervisor *hypervisor, PvmKept *kept,
+                 GHashTable *vms)
 {
   PvmManager *self = g_object_new (PVM_TYPE_MANAGER, NULL);
   PvmDBusManager *iface = PVM_DBUS_MANAGER (self);
@@ -183,6 +424,7 @@ pvm_manager_new (const PvmConfig *config, PvmHypervisor *hypervisor, GHashTable 
 
   self->config = config;
   self->hypervisor = g_object_ref (hypervisor);
+  self->kept = g_object_ref (kept);
   self->vms = g_hash_table_ref (vms);
   pvm_dbus_manager_set_version (iface, PACKAGE_VERSION);
   pvm_dbus_manager_set_images (iface, (const char * const *) images);
@@ -190,5 +432,8 @@ pvm_manager_new (const PvmConfig *config, PvmHypervisor *hypervisor, GHashTable 
   pvm_dbus_manager_set_default_memory_mib (iface, config->default_memory_mib);
   pvm_dbus_manager_set_default_cpus (iface, config->default_cpus);
   pvm_dbus_manager_set_default_disk_gib (iface, config->default_disk_gib);
+  on_kept_changed (kept, self);
+  g_signal_connect (kept, "changed", G_CALLBACK (on_kept_changed), self);
+  g_signal_connect (hypervisor, "synced", G_CALLBACK (on_synced), self);
   return self;
 }

@@ -1,10 +1,12 @@
-/* org.projectvm.Manager on /org/projectvm/Manager: Create and GetVM, and
- * the names with a Create under way (a second Create of one gets Busy). */
+/* org.projectvm.Manager on /org/projectvm/Manager: Create, GetVM,
+ * DeleteKeptDisk and KeptDisks (read from libvirt on each sync), and the
+ * names with a Create under way (a second Create of one gets Busy). */
 #pragma once
 
 #include "config.h"
 #include "domain-info.h"
 #include "hypervisor.h"
+#include "kept.h"
 #include "pvm-generated.h"
 
 G_BEGIN_DECLS
@@ -17,6 +19,6 @@ G_DECLARE_FINAL_TYPE (PvmManager, pvm_manager, PVM, MANAGER, PvmDBusManagerSkele
  * Signal "created" (PvmDomainInfo *info): a new VM, to export before
  * Create answers with its path. */
 PvmManager *pvm_manager_new (const PvmConfig *config, PvmHypervisor *hypervisor,
-                             GHashTable *vms);
+                             PvmKept *kept, GHashTable *vms);
 
 G_END_DECLS

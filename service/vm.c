@@ -306,6 +306,7 @@ pvm_vm_finalize (GObject *object)
 
   g_clear_pointer (&self->readiness, pvm_readiness_free);
   g_clear_object (&self->host.hypervisor);
+  g_clear_object (&self->host.kept);
   g_free (self->name);
   g_free (self->mac);
   g_free (self->console_log);
@@ -326,7 +327,7 @@ pvm_vm_init (PvmVm *self)
 }
 
 PvmVm *
-pvm_vm_new (const PvmConfig *config, PvmHypervisor *hypervisor,
+pvm_vm_new (const PvmConfig *config, PvmHypervisor *hypervisor, PvmKept *kept,
             const PvmDomainInfo *info, PvmReason reason)
 {
   PvmVm *self = g_object_new (PVM_TYPE_VM, NULL);
@@ -334,7 +335,7 @@ pvm_vm_new (const PvmConfig *config, PvmHypervisor *hypervisor,
 
   self->name = g_strdup (info->name);
   self->host = (PvmLifecycleHost) {
-    self, self->name, g_object_ref (hypervisor), config,
+    self, self->name, g_object_ref (hypervisor), config, g_object_ref (kept),
     host_apply, host_ready, host_destroyed
   };
   pvm_dbus_vm_set_name (iface, info->name);

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "domain-info.h"
 #include "hypervisor.h"
+#include "kept.h"
 #include "pvm-generated.h"
 
 G_BEGIN_DECLS
@@ -11,9 +12,9 @@ G_BEGIN_DECLS
 #define PVM_TYPE_VM (pvm_vm_get_type ())
 G_DECLARE_FINAL_TYPE (PvmVm, pvm_vm, PVM, VM, PvmDBusVMSkeleton)
 
-/* CONFIG must outlive the VM.
+/* CONFIG must outlive the VM; a Destroy with keep-data adds to KEPT.
  * Signal "destroyed" (): Destroy removed the domain; drop the object. */
-PvmVm *pvm_vm_new (const PvmConfig *config, PvmHypervisor *hypervisor,
+PvmVm *pvm_vm_new (const PvmConfig *config, PvmHypervisor *hypervisor, PvmKept *kept,
                    const PvmDomainInfo *info, PvmReason reason);
 const char *pvm_vm_get_name (PvmVm *self);
 /* The first NIC's MAC, to find its DHCP lease; NULL when it has none. */

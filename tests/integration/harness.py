@@ -131,6 +131,7 @@ class Stack:
         self.images = images
         self.polkit = polkit
         self.storage_dir = os.path.join(self.tmp, "storage")
+        self.records_dir = os.path.join(self.tmp, "records")
         self.base_image = os.path.join(self.tmp, "base.qcow2")
         self.pool = "pvmtest-" + uuid.uuid4().hex[:8]
         self.created_domains = set()
@@ -235,7 +236,8 @@ class Stack:
     def config_text(self, images=None):
         cfg = {
             "libvirt": {"uri": URI, "domain-type": "qemu", "pool": self.pool,
-                        "storage-dir": self.storage_dir, "network": "default"},
+                        "storage-dir": self.storage_dir, "records-dir": self.records_dir,
+                        "network": "default"},
             "defaults": {"memory-mib": "256", "cpus": "1", "disk-gib": "1",
                          "image": "tiny"},
             "ssh": {"user": "dev", "host-template": ""},
@@ -405,16 +407,20 @@ class Stack:
         return out
 
     def state_snapshot(self):
-        """What a failed call must leave unchanged: domains, pool volumes, files."""
+        """What a failed call must leave unchanged: domains, pool volumes,
+        files (the pool's and the service's records, with their content)."""
         files = []
         for root, dirs, names in os.walk(self.storage_dir):
             files.extend(os.path.join(root, n) for n in names)
+        for root, dirs, names in os.walk(self.records_dir):
+            files.extend((os.path.join(root, n), open(os.path.join(root, n)).read())
+                         for n in names)
         vols = []
         if virsh("pool-info", self.pool, check=False).returncode == 0:
             virsh("pool-refresh", self.pool, check=False)
             vols = virsh("vol-list", self.pool, check=False).stdout.split()
         # Only this stack's domains: other VMs on the host come and go.
-        return (sorted(self.project_domains()), sorted(vols), sorted(files))
+        return (sorted(self.project_domains()), sorted(vols), sorted(files, key=str))
 
     def create(self, name, *args, uid=None, check=True):
         r = self.cli("--no-ask-password", "create", name, *args, uid=uid)

@@ -18,6 +18,7 @@ CREATE, MANAGE, DESTROY, OTHERS = harness.ACTIONS
 MATRIX = {
     "org.projectvm.Manager.Create": (CREATE, CREATE),
     "org.projectvm.Manager.GetVM": (None, None),
+    "org.projectvm.Manager.DeleteKeptDisk": (DESTROY, OTHERS),
     "org.projectvm.VM.Start": (MANAGE, OTHERS),
     "org.projectvm.VM.Stop": (MANAGE, OTHERS),
     "org.projectvm.VM.Destroy": (DESTROY, OTHERS),
@@ -53,7 +54,8 @@ def call(stack, method, vm, uid):
     iface, _, member = method.rpartition(".")
     if iface == "org.projectvm.Manager":
         path = "/org/projectvm/Manager"
-        args = [unique("new"), "{}"] if member == "Create" else [vm]
+        args = ([unique("new"), "{}"] if member == "Create" else
+                [vm, "{}"] if member == "DeleteKeptDisk" else [vm])
     else:
         path = vm_path(vm)
         args = ["{'force': <true>}"] if member == "Stop" else ["{}"]
@@ -71,7 +73,12 @@ def test_matrix(stack, users, method, who, decision):
         stack.cli("start", vm)          # a console needs a running VM
         harness.wait_for(lambda: stack.vm_props(vm)["State"] == "running",
                          timeout=5, what="the running state")
-    expected_state = stack.vm_props(vm)["State"]
+    kept = method.endswith("DeleteKeptDisk")
+    if kept:                            # the owner's kept disk
+        stack.polkit_allow(harness.ACTIONS)
+        r = stack.cli("destroy", vm, "--keep-data", uid=users["owner"])
+        assert r.returncode == 0, r.stderr
+    expected_state = None if kept else stack.vm_props(vm)["State"]
     action = MATRIX[method][0 if who == "owner" else 1]
     if decision == "allow":
         stack.polkit_allow([action] if action else [])
@@ -88,10 +95,11 @@ def test_matrix(stack, users, method, who, decision):
             assert "org.projectvm.Error.NotAuthorized" in r.stderr, r.stderr
             assert action in r.stderr, r.stderr
             assert stack.state_snapshot() == before
-            assert stack.vm_props(vm)["State"] == expected_state
+            assert (stack.vm_props(vm) or {}).get("State") == expected_state
     finally:
         stack.polkit_allow(harness.ACTIONS)
         stack.cli("destroy", vm, "--yes")        # as root
+        stack.cli("disk", "delete", vm, "--yes")
 
 
 def test_authorization_comes_before_validation(stack, users):
@@ -105,6 +113,10 @@ def test_authorization_comes_before_validation(stack, users):
     assert "org.projectvm.Error.NotAuthorized" in r.stderr
     r = stack.gdbus_call("org.projectvm", vm_path(vm), "org.projectvm.VM.Start",
                          "{'wait': <'nonsense'>}", check=False, uid=users["other"])
+    assert "org.projectvm.Error.NotAuthorized" in r.stderr
+    r = stack.gdbus_call("org.projectvm", "/org/projectvm/Manager",
+                         "org.projectvm.Manager.DeleteKeptDisk", "Bad Name!", "{'x': <1>}",
+                         check=False, uid=users["other"])
     assert "org.projectvm.Error.NotAuthorized" in r.stderr
     stack.polkit_allow(harness.ACTIONS)
 

@@ -24,7 +24,7 @@ REFERENCE = [os.path.join(BUILD, "docs", f"dbus-org.projectvm.{i}.rst")
              for i in ("Manager", "VM")]
 # The names the doc uses, longest first, and the privileged methods.
 DOC_NAMES = ["scratch2", "scratch", "web"]
-POLKIT_METHODS = {"Create", "Start", "Stop", "Destroy", "OpenConsole"}
+POLKIT_METHODS = {"Create", "Start", "Stop", "Destroy", "OpenConsole", "DeleteKeptDisk"}
 
 
 # -- the XML and the reference rendered from it --
