@@ -50,7 +50,7 @@ kvm_unusable() {
 
 start_daemons() {
   local line=""
-  [ -s /run/virtlogd.pid ] && kill -0 "$(cat /run/virtlogd.pid)" 2>/dev/null || virtlogd -d
+  [ -s /run/virtlogd.pid ] && kill -0 "$(cat /run/virtlogd.pid)" 2>/dev/null || virtlogd -d 9>&-
   if kvm_unusable; then
     say "$line; starting libvirtd with /dev/kvm hidden (guests run under TCG)"
     rm -f "$hidden"
@@ -59,9 +59,9 @@ start_daemons() {
       echo 'cgroup_device_acl = [ "/dev/null", "/dev/full", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/ptmx", "/dev/rtc", "/dev/hpet" ]'
     } >"$qemu_conf"
     unshare -m --propagation private sh -c "mount --bind $hidden /dev/kvm &&
-      mount --bind $qemu_conf /etc/libvirt/qemu.conf && exec libvirtd -d"
+      mount --bind $qemu_conf /etc/libvirt/qemu.conf && exec libvirtd -d" 9>&-
   else
-    libvirtd -d
+    libvirtd -d 9>&-
   fi
   for _ in $(seq 1 300); do
     answers && return 0
@@ -109,7 +109,8 @@ ensure_network() {
 
 # One caller at a time: a start that runs while another caller restarts
 # would see no answer and start a second libvirtd, and the restart's own
-# would then fail on the pid file.
+# would then fail on the pid file. The daemons must not inherit the lock
+# (9>&- below), or it would be held for as long as they run.
 exec 9>/run/project-vm-libvirtd.lock
 flock 9
 
