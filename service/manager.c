@@ -136,9 +136,8 @@ handle_create (PvmDBusManager *iface, GDBusMethodInvocation *invocation,
   /* Checked now, told after authorization: a caller without the right
    * learns nothing, not even whether its input was valid. */
   call->req = pvm_create_request_parse (self->config, name, options, &call->invalid);
-  pvm_authority_check (invocation, PVM_ACTION_CREATE, call->req ? name : quoted,
-                       PVM_NO_OWNER, create_authorized, call,
-                       (GDestroyNotify) create_call_free);
+  pvm_authority_check_create (invocation, call->req ? name : quoted,
+                              create_authorized, call, (GDestroyNotify) create_call_free);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
