@@ -8,6 +8,7 @@ typedef struct {
   GDBusMethodInvocation *invocation;
   char *action;
   char *vm_name;
+  gboolean on_vm;   /* FALSE: Create, which has no owner */
   guint32 owner;
   guint32 caller;
   PvmAuthorizedFunc func;
@@ -138,7 +139,8 @@ on_caller_uid (GObject *source, GAsyncResult *res, gpointer data)
       return;
     }
   g_variant_get (reply, "(u)", &c->caller);
-  if (c->owner != PVM_NO_OWNER && c->owner != c->caller)
+  /* No uid is "nobody": an owner that matches no caller is someone else. */
+  if (c->on_vm && c->owner != c->caller)
     {
       g_free (c->action);
       c->action = g_strdup (PVM_ACTION_MANAGE_OTHERS);
@@ -152,24 +154,50 @@ on_caller_uid (GObject *source, GAsyncResult *res, gpointer data)
   polkit_authority_get_async (NULL, on_authority, g_steal_pointer (&c));
 }
 
-void
-pvm_authority_check (GDBusMethodInvocation *invocation, const char *action,
-                     const char *vm_name, guint32 owner, PvmAuthorizedFunc func,
-                     gpointer user_data, GDestroyNotify destroy)
+static void
+start_check (Check *c)
 {
-  Check *c = g_new0 (Check, 1);
+  GDBusMethodInvocation *invocation = c->invocation;
 
-  c->invocation = g_object_ref (invocation);
-  c->action = g_strdup (action);
-  c->vm_name = g_strdup (vm_name);
-  c->owner = owner;
-  c->func = func;
-  c->user_data = user_data;
-  c->destroy = destroy;
   g_dbus_connection_call (g_dbus_method_invocation_get_connection (invocation),
                           "org.freedesktop.DBus", "/org/freedesktop/DBus",
                           "org.freedesktop.DBus", "GetConnectionUnixUser",
                           g_variant_new ("(s)", g_dbus_method_invocation_get_sender (invocation)),
                           G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1,
                           NULL, on_caller_uid, c);
+}
+
+static Check *
+check_new (GDBusMethodInvocation *invocation, const char *action, const char *vm_name,
+           PvmAuthorizedFunc func, gpointer user_data, GDestroyNotify destroy)
+{
+  Check *c = g_new0 (Check, 1);
+
+  c->invocation = g_object_ref (invocation);
+  c->action = g_strdup (action);
+  c->vm_name = g_strdup (vm_name);
+  c->func = func;
+  c->user_data = user_data;
+  c->destroy = destroy;
+  return c;
+}
+
+void
+pvm_authority_check (GDBusMethodInvocation *invocation, const char *action,
+                     const char *vm_name, guint32 owner, PvmAuthorizedFunc func,
+                     gpointer user_data, GDestroyNotify destroy)
+{
+  Check *c = check_new (invocation, action, vm_name, func, user_data, destroy);
+
+  c->on_vm = TRUE;
+  c->owner = owner;
+  start_check (c);
+}
+
+void
+pvm_authority_check_unowned (GDBusMethodInvocation *invocation, const char *action,
+                             const char *vm_name, PvmAuthorizedFunc func,
+                             gpointer user_data, GDestroyNotify destroy)
+{
+  start_check (check_new (invocation, action, vm_name, func, user_data, destroy));
 }

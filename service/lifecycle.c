@@ -289,9 +289,13 @@ delete_volumes (virStoragePoolPtr pool, const char *name, gboolean keep_data,
   PvmVolumeKind kinds[] = { PVM_VOLUME_ROOT, PVM_VOLUME_SEED, PVM_VOLUME_CONSOLE,
                             PVM_VOLUME_DATA };
   guint n = keep_data ? 3 : 4;
+  g_autofree char *log = pvm_volume_name (name, PVM_VOLUME_CONSOLE);
 
-  /* The console log is written by virtlogd behind the pool's back. */
+  /* The console log (and its rotations) is written by virtlogd behind the
+   * pool's back. */
   virStoragePoolRefresh (pool, 0);
+  if (!pvm_storage_delete_rotated (pool, log, error))
+    return FALSE;
   for (guint i = 0; i < n; i++)
     {
       g_autofree char *vol_name = pvm_volume_name (name, kinds[i]);

@@ -144,9 +144,8 @@ handle_create (PvmDBusManager *iface, GDBusMethodInvocation *invocation,
   /* Checked now, told after authorization: a caller without the right
    * learns nothing, not even whether its input was valid. */
   call->req = pvm_create_request_parse (self->config, name, options, &call->invalid);
-  pvm_authority_check (invocation, PVM_ACTION_CREATE, call->req ? name : quoted,
-                       PVM_NO_OWNER, create_authorized, call,
-                       (GDestroyNotify) create_call_free);
+  pvm_authority_check_unowned (invocation, PVM_ACTION_CREATE, call->req ? name : quoted,
+                              create_authorized, call, (GDestroyNotify) create_call_free);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -158,6 +157,7 @@ typedef struct {
   char *name;
   GError *invalid;          /* said after authorization */
   guint32 owner;            /* whose disk the authorization was for */
+  gboolean unknown;         /* no kept disk of that name when asked */
   char *claimed;
   /* the worker's */
   const PvmConfig *config;
@@ -270,7 +270,7 @@ delete_authorized (GDBusMethodInvocation *invocation, guint32 caller, gpointer d
       return;
     }
   call->claimed = g_strdup (call->name);
-  if (call->owner == PVM_NO_OWNER)
+  if (call->unknown)
     call->owner = caller;
   task = g_task_new (self, NULL, on_deleted, g_steal_pointer (&call));
   g_task_set_task_data (task, data, NULL);
@@ -294,11 +294,20 @@ handle_delete_kept_disk (PvmDBusManager *iface, GDBusMethodInvocation *invocatio
   call->hypervisor = self->hypervisor;
   if (pvm_validate_name (name, &call->invalid))
     pvm_options_parse (options, none, &call->invalid);
-  /* The owner as the table knows it; the worker holds the disk to it. */
-  call->owner = disk != NULL ? disk->owner : PVM_NO_OWNER;
-  pvm_authority_check (invocation, PVM_ACTION_DESTROY, call->invalid ? quoted : name,
-                       call->owner, delete_authorized, call,
-                       (GDestroyNotify) delete_call_free);
+  /* The owner as the table knows it; the worker holds the disk to it. A
+   * name with no kept disk is nobody's: the caller's own right decides,
+   * and the answer is NotFound. */
+  call->unknown = disk == NULL;
+  if (call->unknown)
+    pvm_authority_check_unowned (invocation, PVM_ACTION_DESTROY, call->invalid ? quoted : name,
+                                 delete_authorized, call, (GDestroyNotify) delete_call_free);
+  else
+    {
+      call->owner = disk->owner;
+      pvm_authority_check (invocation, PVM_ACTION_DESTROY, call->invalid ? quoted : name,
+                           call->owner, delete_authorized, call,
+                           (GDestroyNotify) delete_call_free);
+    }
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

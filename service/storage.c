@@ -1,5 +1,7 @@
 #include "storage.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <libvirt/virterror.h>
 
 #include "errors.h"
@@ -228,6 +230,42 @@ pvm_storage_delete (virStoragePoolPtr pool, const char *vol_name, GError **error
     return TRUE;
   what = g_strdup_printf ("deleting %s", vol_name);
   return pvm_set_libvirt_error (error, what);
+}
+
+/* "BASE.N" with N all digits. */
+static gboolean
+is_rotated (const char *name, const char *base)
+{
+  gsize len = strlen (base);
+  const char *n = name + len + 1;
+
+  if (strncmp (name, base, len) != 0 || name[len] != '.' || *n == '\0')
+    return FALSE;
+  for (; *n != '\0'; n++)
+    if (!g_ascii_isdigit (*n))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+pvm_storage_delete_rotated (virStoragePoolPtr pool, const char *vol_name, GError **error)
+{
+  virStorageVolPtr *vols = NULL;
+  int n = virStoragePoolListAllVolumes (pool, &vols, 0);
+  gboolean ok = n >= 0;
+
+  if (!ok)
+    return pvm_set_libvirt_error (error, "listing the volumes");
+  for (int i = 0; i < n; i++)
+    {
+      const char *name = virStorageVolGetName (vols[i]);
+      if (ok && name != NULL && is_rotated (name, vol_name) &&
+          virStorageVolDelete (vols[i], 0) < 0)
+        ok = pvm_set_libvirt_error (error, "deleting a rotated console log");
+      virStorageVolFree (vols[i]);
+    }
+  free (vols);
+  return ok;
 }
 
 char *

@@ -41,6 +41,11 @@ gboolean pvm_storage_grow (virStorageVolPtr vol, guint64 gib, GError **error);
 /* Deletes the volume if it exists. */
 gboolean pvm_storage_delete (virStoragePoolPtr pool, const char *vol_name, GError **error);
 
+/* Deletes the rotated copies of VOL_NAME: "VOL_NAME.0", ".1", ... (virtlogd
+ * rotates the console log that way, max_backups of them). */
+gboolean pvm_storage_delete_rotated (virStoragePoolPtr pool, const char *vol_name,
+                                     GError **error);
+
 /* The volume's path on the libvirt host, or NULL. */
 char *pvm_storage_path (virStorageVolPtr vol, GError **error);
 

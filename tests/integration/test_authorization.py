@@ -133,6 +133,24 @@ def test_cli_reports_not_authorized_in_one_line(stack, users):
     stack.polkit_allow(harness.ACTIONS)
 
 
+def test_owner_4294967295_is_someone_else_not_nobody(stack, users):
+    """(guint32)-1 once meant "no owner: skip manage-others"."""
+    vm = unique("u")
+    stack.define(vm, owner=4294967295)
+    harness.wait_for(lambda: stack.vm_props(vm), timeout=10, what="the VM object")
+    assert stack.vm_props(vm)["Owner"] == 4294967295
+    stack.polkit_allow([CREATE, MANAGE, DESTROY])
+    try:
+        for method in ("org.projectvm.VM.Start", "org.projectvm.VM.Destroy"):
+            r = call(stack, method, vm, users["owner"])
+            assert "org.projectvm.Error.NotAuthorized" in r.stderr, (method, r.stderr)
+            assert OTHERS in r.stderr, r.stderr
+        assert stack.vm_props(vm)["State"] == "shutoff"
+    finally:
+        stack.polkit_allow(harness.ACTIONS)
+        harness.virsh("undefine", f"project-{vm}", check=False)
+
+
 def test_real_polkitd_with_the_shipped_policy_rules_and_bus_policy():
     alice = harness.ensure_user("pvm-alice", groups=["project-vm"])
     carol = harness.ensure_user("pvm-carol", groups=["project-vm"])

@@ -165,6 +165,29 @@ def test_keep_data_keeps_the_bytes_and_create_reattaches(stack, key_file):
     assert not os.path.exists(data)
 
 
+@pytest.mark.parametrize("keep_data", [False, True])
+def test_destroy_removes_the_rotated_console_logs(stack, keep_data):
+    """virtlogd rotates the console log to .0, .1, ...; they hold guest
+    output too, so they go with the VM (another VM's stay)."""
+    name, other = unique("rot"), unique("rot")
+    stack.create(name)
+    stack.create(other)
+    logs = [stack.vol_path(name, "console") + s for s in ("", ".0", ".1", ".2", ".10")]
+    kept = [stack.vol_path(other, "console") + ".0",
+            stack.vol_path(name, "console") + ".old"]   # not virtlogd's
+    for path in logs + kept:
+        with open(path, "w") as f:
+            f.write("guest output\n")
+    r = stack.cli("destroy", name, "--yes", *(["--keep-data"] if keep_data else []))
+    assert r.returncode == 0, r.stderr
+    assert [p for p in logs if os.path.exists(p)] == []
+    assert all(os.path.exists(p) for p in kept)
+    assert os.path.exists(stack.vol_path(name, "data")) == keep_data
+    for path in kept:
+        os.unlink(path)
+    assert stack.cli("destroy", other, "--yes").returncode == 0
+
+
 def test_create_of_existing_name_is_exists(stack, key_file):
     name = unique("dup")
     stack.create(name, "--ssh-key", str(key_file))
