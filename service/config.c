@@ -98,6 +98,11 @@ pvm_config_find_section (const char *group)
                      : is_quota_group_group (group) ? PVM_CONFIG_QUOTA_GROUP
                      : group;
 
+  /* The bare "[image]", "[quota user]", "[quota group]" name nothing. */
+  if (name == group && (g_str_equal (group, PVM_CONFIG_IMAGE) ||
+                        g_str_equal (group, PVM_CONFIG_QUOTA_USER) ||
+                        g_str_equal (group, PVM_CONFIG_QUOTA_GROUP)))
+    return NULL;
   for (const PvmConfigSection *s = pvm_config_sections; s->group != NULL; s++)
     if (g_str_equal (s->group, name))
       return s;
