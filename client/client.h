@@ -38,7 +38,7 @@ typedef struct {
 
 extern const PvmCommand pvm_command_create, pvm_command_start, pvm_command_stop,
     pvm_command_destroy, pvm_command_ssh, pvm_command_console, pvm_command_list,
-    pvm_command_status, pvm_command_monitor, pvm_command_disk;
+    pvm_command_status, pvm_command_monitor, pvm_command_disk, pvm_command_quota;
 
 /* options.c: parses ARGV (ARGV[0] is the command's name) with the command's
  * options and runs it; --help prints its help. Returns an exit status. */

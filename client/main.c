@@ -10,7 +10,7 @@
 static const PvmCommand *const commands[] = {
   &pvm_command_create, &pvm_command_start, &pvm_command_stop, &pvm_command_destroy,
   &pvm_command_ssh, &pvm_command_console, &pvm_command_list, &pvm_command_status,
-  &pvm_command_monitor, &pvm_command_disk,
+  &pvm_command_monitor, &pvm_command_disk, &pvm_command_quota,
 };
 
 static const PvmCommand *

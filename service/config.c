@@ -16,6 +16,13 @@ pvm_image_free (PvmImage *image)
   g_free (image);
 }
 
+static void
+quota_section_free (PvmQuotaSection *q)
+{
+  g_free (q->name);
+  g_free (q);
+}
+
 void
 pvm_config_free (PvmConfig *config)
 {
@@ -30,7 +37,10 @@ pvm_config_free (PvmConfig *config)
   g_free (config->ssh_user);
   g_free (config->ssh_host_template);
   g_free (config->tailscale_authkey_file);
+  g_free (config->quota.name);
   g_clear_pointer (&config->images, g_ptr_array_unref);
+  g_clear_pointer (&config->quota_users, g_ptr_array_unref);
+  g_clear_pointer (&config->quota_groups, g_ptr_array_unref);
   g_free (config);
 }
 
@@ -46,6 +56,9 @@ static const char * const cloud_init_keys[] = {
   "ready-timeout-sec", "tailscale-authkey-file", NULL };
 static const char * const image_keys[] = {
   "path", "kernel", "initrd", "cmdline", NULL };
+/* In PvmQuotaKey order. */
+const char * const pvm_quota_key_names[] = {
+  "vms", "memory-mib", "cpus", "disk-gib", "creates-in-flight", NULL };
 
 const PvmConfigSection pvm_config_sections[] = {
   { "libvirt", libvirt_keys },
@@ -53,6 +66,9 @@ const PvmConfigSection pvm_config_sections[] = {
   { "ssh", ssh_keys },
   { "cloud-init", cloud_init_keys },
   { PVM_CONFIG_IMAGE, image_keys },
+  { PVM_CONFIG_QUOTA, pvm_quota_key_names },
+  { PVM_CONFIG_QUOTA_USER, pvm_quota_key_names },
+  { PVM_CONFIG_QUOTA_GROUP, pvm_quota_key_names },
   { NULL, NULL },
 };
 
@@ -62,11 +78,31 @@ is_image_group (const char *group)
   return g_str_has_prefix (group, PVM_CONFIG_IMAGE " ");
 }
 
+static gboolean
+is_quota_user_group (const char *group)
+{
+  return g_str_has_prefix (group, PVM_CONFIG_QUOTA_USER " ");
+}
+
+static gboolean
+is_quota_group_group (const char *group)
+{
+  return g_str_has_prefix (group, PVM_CONFIG_QUOTA_GROUP " ");
+}
+
 const PvmConfigSection *
 pvm_config_find_section (const char *group)
 {
-  const char *name = is_image_group (group) ? PVM_CONFIG_IMAGE : group;
+  const char *name = is_image_group (group) ? PVM_CONFIG_IMAGE
+                     : is_quota_user_group (group) ? PVM_CONFIG_QUOTA_USER
+                     : is_quota_group_group (group) ? PVM_CONFIG_QUOTA_GROUP
+                     : group;
 
+  /* The bare "[image]", "[quota user]", "[quota group]" name nothing. */
+  if (name == group && (g_str_equal (group, PVM_CONFIG_IMAGE) ||
+                        g_str_equal (group, PVM_CONFIG_QUOTA_USER) ||
+                        g_str_equal (group, PVM_CONFIG_QUOTA_GROUP)))
+    return NULL;
   for (const PvmConfigSection *s = pvm_config_sections; s->group != NULL; s++)
     if (g_str_equal (s->group, name))
       return s;
@@ -366,6 +402,56 @@ load_image (const Loader *l, const char *group, PvmConfig *c, GError **error)
   return TRUE;
 }
 
+/* Quota limits are counts and sizes: 0 (no limit) up to what one host
+ * could hold many times over. */
+#define QUOTA_MAX (G_GUINT64_CONSTANT (1) << 40)
+
+static gboolean
+load_quota (const Loader *l, const char *group, const char *name, PvmQuotaSection *q,
+            GError **error)
+{
+  if (name != NULL &&
+      !g_regex_match_simple ("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?$", name, 0, 0))
+    return fail (l, error, group, NULL,
+                 "\"%s\" is not a user or group name (a-z, 0-9, '_', '.', '-')",
+                 group);
+  q->name = g_strdup (name);
+  for (guint k = 0; k < PVM_QUOTA_N_KEYS; k++)
+    {
+      const char *key = pvm_quota_key_names[k];
+
+      if (!get_uint (l, group, key, 0, 0, QUOTA_MAX, &q->limit[k], error))
+        return FALSE;
+      if (g_key_file_has_key (l->kf, group, key, NULL))
+        q->set |= 1u << k;
+    }
+  return TRUE;
+}
+
+static gboolean
+load_quotas (const Loader *l, PvmConfig *c, GError **error)
+{
+  g_auto(GStrv) groups = g_key_file_get_groups (l->kf, NULL);
+
+  if (!load_quota (l, PVM_CONFIG_QUOTA, NULL, &c->quota, error))
+    return FALSE;
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      gboolean user = is_quota_user_group (groups[i]);
+      GPtrArray *list = user ? c->quota_users : c->quota_groups;
+      const char *prefix = user ? PVM_CONFIG_QUOTA_USER " " : PVM_CONFIG_QUOTA_GROUP " ";
+      PvmQuotaSection *q;
+
+      if (!user && !is_quota_group_group (groups[i]))
+        continue;
+      q = g_new0 (PvmQuotaSection, 1);
+      g_ptr_array_add (list, q);
+      if (!load_quota (l, groups[i], groups[i] + strlen (prefix), q, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 same_letter (char a, char b)
 {
@@ -442,7 +528,9 @@ unknown_section (const Loader *l, const char *group, GError **error)
   g_autofree char *hint = NULL;
 
   for (const PvmConfigSection *s = pvm_config_sections; s->group != NULL; s++)
-    if (!g_str_equal (s->group, PVM_CONFIG_IMAGE))
+    if (!g_str_equal (s->group, PVM_CONFIG_IMAGE) &&
+        !g_str_equal (s->group, PVM_CONFIG_QUOTA_USER) &&
+        !g_str_equal (s->group, PVM_CONFIG_QUOTA_GROUP))
       g_strv_builder_add (b, s->group);
   names = g_strv_builder_end (b);
   hint = did_you_mean (group, (const char * const *) names, "[", "]");
@@ -485,10 +573,13 @@ config_from_key_file (GKeyFile *kf, const char *name, GError **error)
   Loader l = { kf, name };
 
   c->images = g_ptr_array_new_with_free_func ((GDestroyNotify) pvm_image_free);
+  c->quota_users = g_ptr_array_new_with_free_func ((GDestroyNotify) quota_section_free);
+  c->quota_groups = g_ptr_array_new_with_free_func ((GDestroyNotify) quota_section_free);
   if (!check_names (&l, error) ||
       !load_libvirt (&l, c, error) ||
       !load_defaults (&l, c, error) ||
-      !load_ssh_and_cloud_init (&l, c, error))
+      !load_ssh_and_cloud_init (&l, c, error) ||
+      !load_quotas (&l, c, error))
     return NULL;
 
   groups = g_key_file_get_groups (kf, NULL);

@@ -19,6 +19,26 @@ typedef enum {
   PVM_DOMAIN_TYPE_QEMU,
 } PvmDomainType;
 
+/* One quota section's limits; 0 = no limit. SET has bit 1 << PvmQuotaKey
+ * for each key the section names (an absent key defers to the next rule). */
+typedef enum {
+  PVM_QUOTA_VMS,
+  PVM_QUOTA_MEMORY_MIB,
+  PVM_QUOTA_CPUS,
+  PVM_QUOTA_DISK_GIB,
+  PVM_QUOTA_CREATES_IN_FLIGHT,
+  PVM_QUOTA_N_KEYS,
+} PvmQuotaKey;
+
+typedef struct {
+  char *name;                 /* the user or group; NULL for [quota] */
+  guint64 limit[PVM_QUOTA_N_KEYS];
+  guint set;
+} PvmQuotaSection;
+
+/* The config key of each PvmQuotaKey: "vms", "memory-mib", ... */
+extern const char * const pvm_quota_key_names[];
+
 typedef struct {
   char *uri;
   PvmDomainType domain_type;
@@ -41,16 +61,24 @@ typedef struct {
   char *tailscale_authkey_file; /* NULL when unset */
 
   GPtrArray *images;          /* PvmImage*, in file order */
+
+  PvmQuotaSection quota;      /* [quota]: every user */
+  GPtrArray *quota_users;     /* PvmQuotaSection*: [quota user NAME] */
+  GPtrArray *quota_groups;    /* PvmQuotaSection*: [quota group NAME] */
 } PvmConfig;
 
 /* A section of project-vm.conf and the keys it may hold. Any other section
  * or key stops the load. */
 typedef struct {
-  const char *group;          /* PVM_CONFIG_IMAGE stands for each "image NAME" */
+  const char *group;          /* PVM_CONFIG_IMAGE stands for each "image NAME",
+                               * PVM_CONFIG_QUOTA_USER / _GROUP for each of theirs */
   const char * const *keys;   /* NULL-terminated */
 } PvmConfigSection;
 
 #define PVM_CONFIG_IMAGE "image"
+#define PVM_CONFIG_QUOTA "quota"
+#define PVM_CONFIG_QUOTA_USER "quota user"     /* "quota user NAME" */
+#define PVM_CONFIG_QUOTA_GROUP "quota group"   /* "quota group NAME" */
 
 /* Every section, ending with { NULL, NULL }. */
 extern const PvmConfigSection pvm_config_sections[];

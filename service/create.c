@@ -136,6 +136,22 @@ injected_failure (const char *step, GError **error)
   return TRUE;
 }
 
+/* A test hook: PVM_TEST_PAUSE_CREATE=PATH holds each Create's worker, before
+ * it makes anything, for as long as PATH exists (at most a minute), so the
+ * tests can call while a Create is in flight. */
+static void
+injected_pause (const char *name)
+{
+  const char *path = g_getenv ("PVM_TEST_PAUSE_CREATE");
+
+  if (path == NULL || !g_file_test (path, G_FILE_TEST_EXISTS))
+    return;
+  g_message ("%s: Create paused by PVM_TEST_PAUSE_CREATE", name);
+  for (guint i = 0; i < 1200 && g_file_test (path, G_FILE_TEST_EXISTS); i++)
+    g_usleep (50 * 1000);
+  g_message ("%s: Create resumed", name);
+}
+
 static void
 rollback (Made *made)
 {
@@ -400,6 +416,7 @@ create_vm (CreateJob *job, Made *made, GError **error)
   meta.owner = req->owner;
   meta.image = req->image;
   meta.disk_gib = req->disk_gib;
+  meta.root_gib = req->root_gib;
   meta.created_at = (guint64) g_get_real_time () / G_USEC_PER_SEC;
   meta.instance_id = instance_id;
   params = (PvmDomainParams) {
@@ -423,7 +440,10 @@ create_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   CreateJob *job = data;
   g_auto(Made) made = { .made_volumes = g_ptr_array_new_with_free_func (g_free) };
   GError *error = NULL;
-  PvmDomainInfo *info = create_vm (job, &made, &error);
+  PvmDomainInfo *info;
+
+  injected_pause (job->req->name);
+  info = create_vm (job, &made, &error);
 
   if (info == NULL)
     {

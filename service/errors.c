@@ -10,6 +10,7 @@ static const GDBusErrorEntry pvm_error_entries[] = {
   { PVM_ERROR_NOT_AUTHORIZED, "org.projectvm.Error.NotAuthorized" },
   { PVM_ERROR_BUSY, "org.projectvm.Error.Busy" },
   { PVM_ERROR_TIMEOUT, "org.projectvm.Error.Timeout" },
+  { PVM_ERROR_QUOTA_EXCEEDED, "org.projectvm.Error.QuotaExceeded" },
 };
 
 GQuark

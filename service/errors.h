@@ -15,6 +15,7 @@ typedef enum {
   PVM_ERROR_NOT_AUTHORIZED,
   PVM_ERROR_BUSY,
   PVM_ERROR_TIMEOUT,
+  PVM_ERROR_QUOTA_EXCEEDED,
 } PvmError;
 
 GQuark pvm_error_quark (void);

@@ -1,10 +1,14 @@
 #include "build-config.h"
+
+#include <string.h>
 #include "manager.h"
 
 #include "authority.h"
 #include "create.h"
 #include "errors.h"
 #include "options.h"
+#include "quota.h"
+#include "vm.h"
 #include "storage.h"
 #include "validate.h"
 #include "virt.h"
@@ -16,6 +20,7 @@ struct _PvmManager {
   PvmKept *kept;          /* the daemon's: the kept project disks */
   GHashTable *vms;        /* the daemon's: VM name -> object */
   GHashTable *creating;   /* VM names with a Create or DeleteKeptDisk under way */
+  GList *in_flight;       /* CreateCall*: Creates past the quota check, not answered */
   gboolean scanning;      /* a read of the kept disks is under way */
   gboolean rescan;        /* ... and another one is due after it */
 };
@@ -60,11 +65,14 @@ typedef struct {
   PvmCreateRequest *req;               /* handed to the worker once authorized */
   GError *invalid;                     /* the request was bad: said after authorization */
   char *claimed;                       /* the name this call holds, released at the end */
+  guint32 uid;                         /* the caller, once in flight */
+  guint64 ask[PVM_QUOTA_N_KEYS];       /* what it counts against the caller's quota */
 } CreateCall;
 
 static void
 create_call_free (CreateCall *call)
 {
+  call->self->in_flight = g_list_remove (call->self->in_flight, call);
   if (call->claimed != NULL)
     g_hash_table_remove (call->self->creating, call->claimed);
   g_free (call->claimed);
@@ -98,12 +106,141 @@ on_created (GObject *source, GAsyncResult *res, gpointer data)
   pvm_dbus_manager_complete_create (PVM_DBUS_MANAGER (call->self), call->invocation, path);
 }
 
+/* ---- quotas: counted and checked on the main loop, where the name claims
+ * are, so two Creates in flight cannot both squeeze under a limit ---- */
+
+/* What UID uses: its VMs (memory, vCPUs, project disk + system disk), its
+ * kept disks, and the asks of its Creates in flight. */
+static void
+quota_used (PvmManager *self, guint32 uid, guint64 used[PVM_QUOTA_N_KEYS])
+{
+  GHashTableIter iter;
+  gpointer value;
+  GVariant *kept = pvm_dbus_manager_get_kept_disks (PVM_DBUS_MANAGER (self));
+
+  memset (used, 0, PVM_QUOTA_N_KEYS * sizeof used[0]);
+  g_hash_table_iter_init (&iter, self->vms);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      PvmDBusVM *vm = value;
+      guint64 root = pvm_vm_get_root_gib (PVM_VM (value));
+
+      if (pvm_dbus_vm_get_owner (vm) != uid)
+        continue;
+      used[PVM_QUOTA_VMS] += 1;
+      used[PVM_QUOTA_MEMORY_MIB] += pvm_dbus_vm_get_memory_mib (vm);
+      used[PVM_QUOTA_CPUS] += pvm_dbus_vm_get_cpus (vm);
+      /* A VM made before root-gib was recorded: the default it got. */
+      used[PVM_QUOTA_DISK_GIB] += pvm_dbus_vm_get_disk_gib (vm) +
+                                  (root != 0 ? root : self->config->default_root_gib);
+    }
+  if (kept != NULL)
+    {
+      GVariantIter it;
+      const char *name;
+      guint32 owner;
+      guint64 gib, kept_at;
+
+      g_variant_iter_init (&it, kept);
+      while (g_variant_iter_next (&it, "(&sutt)", &name, &owner, &gib, &kept_at))
+        if (owner == uid && !g_hash_table_contains (self->vms, name))
+          used[PVM_QUOTA_DISK_GIB] += gib;
+    }
+  for (GList *l = self->in_flight; l != NULL; l = l->next)
+    {
+      CreateCall *call = l->data;
+
+      if (call->uid != uid)
+        continue;
+      used[PVM_QUOTA_CREATES_IN_FLIGHT] += 1;
+      /* Its VM may be exported already (libvirt told of the new domain
+       * before the worker answered): counted above. */
+      if (g_hash_table_contains (self->vms, call->claimed))
+        continue;
+      for (guint k = 0; k < PVM_QUOTA_CREATES_IN_FLIGHT; k++)
+        used[k] += call->ask[k];
+    }
+}
+
+static gboolean
+quota_check (PvmManager *self, guint32 uid, const guint64 ask[PVM_QUOTA_N_KEYS],
+             GError **error)
+{
+  static const char * const units[] = { " VMs", " MiB", " vCPUs", " GiB" };
+  guint64 limits[PVM_QUOTA_N_KEYS], used[PVM_QUOTA_N_KEYS];
+
+  if (uid == 0)
+    return TRUE;
+  pvm_quota_limits_for (self->config, uid, limits);
+  quota_used (self, uid, used);
+  if (limits[PVM_QUOTA_CREATES_IN_FLIGHT] != 0 &&
+      used[PVM_QUOTA_CREATES_IN_FLIGHT] >= limits[PVM_QUOTA_CREATES_IN_FLIGHT])
+    {
+      g_set_error (error, PVM_ERROR, PVM_ERROR_BUSY,
+                   "quota: creates-in-flight: you have %" G_GUINT64_FORMAT
+                   " Creates under way, at most %" G_GUINT64_FORMAT
+                   " at a time; try again when one has ended",
+                   used[PVM_QUOTA_CREATES_IN_FLIGHT], limits[PVM_QUOTA_CREATES_IN_FLIGHT]);
+      return FALSE;
+    }
+  for (guint k = 0; k < PVM_QUOTA_CREATES_IN_FLIGHT; k++)
+    {
+      if (limits[k] == 0 || used[k] + ask[k] <= limits[k])
+        continue;
+      if (k == PVM_QUOTA_VMS)
+        g_set_error (error, PVM_ERROR, PVM_ERROR_QUOTA_EXCEEDED,
+                     "quota exceeded: vms: you have %" G_GUINT64_FORMAT " of %"
+                     G_GUINT64_FORMAT " VMs and this asks for %" G_GUINT64_FORMAT " more",
+                     used[k], limits[k], ask[k]);
+      else
+        g_set_error (error, PVM_ERROR, PVM_ERROR_QUOTA_EXCEEDED,
+                     "quota exceeded: %s: you use %" G_GUINT64_FORMAT "%s of %"
+                     G_GUINT64_FORMAT "%s and this VM asks for %" G_GUINT64_FORMAT "%s",
+                     pvm_quota_key_names[k], used[k], units[k], limits[k], units[k],
+                     ask[k], units[k]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static GVariant *
+quota_to_variant (const guint64 values[PVM_QUOTA_N_KEYS])
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  for (guint k = 0; k < PVM_QUOTA_N_KEYS; k++)
+    {
+      gboolean wide = k == PVM_QUOTA_MEMORY_MIB || k == PVM_QUOTA_DISK_GIB;
+
+      g_variant_builder_add (&b, "{sv}", pvm_quota_key_names[k],
+                             wide ? g_variant_new_uint64 (values[k])
+                                  : g_variant_new_uint32 ((guint32) MIN (values[k], G_MAXUINT32)));
+    }
+  return g_variant_builder_end (&b);
+}
+
+static gboolean
+handle_get_quota (PvmDBusManager *iface, GDBusMethodInvocation *invocation, guint32 uid)
+{
+  PvmManager *self = PVM_MANAGER (iface);
+  guint64 limits[PVM_QUOTA_N_KEYS], used[PVM_QUOTA_N_KEYS];
+
+  pvm_quota_limits_for (self->config, uid, limits);
+  quota_used (self, uid, used);
+  pvm_dbus_manager_complete_get_quota (iface, invocation, quota_to_variant (limits),
+                                       quota_to_variant (used));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static void
 create_authorized (GDBusMethodInvocation *invocation, guint32 caller, gpointer data)
 {
   g_autoptr(CreateCall) call = data;
   PvmManager *self = call->self;
   PvmCreateRequest *req;
+  const PvmKeptDisk *kept;
+  g_autoptr(GError) refused = NULL;
   const char *name;
 
   if (call->invalid != NULL)
@@ -125,6 +262,21 @@ create_authorized (GDBusMethodInvocation *invocation, guint32 caller, gpointer d
       return;
     }
   call->claimed = g_strdup (name);
+  /* The caller's own kept disk of NAME is attached, and counted already. */
+  kept = pvm_kept_get (self->kept, name);
+  call->ask[PVM_QUOTA_VMS] = 1;
+  call->ask[PVM_QUOTA_MEMORY_MIB] = call->req->memory_mib;
+  call->ask[PVM_QUOTA_CPUS] = call->req->cpus;
+  call->ask[PVM_QUOTA_DISK_GIB] = call->req->root_gib +
+      (kept != NULL && kept->owner == caller ? 0 : call->req->disk_gib);
+  if (!quota_check (self, caller, call->ask, &refused))
+    {
+      g_message ("%s: refused to uid %u: %s", name, caller, refused->message);
+      g_dbus_method_invocation_return_gerror (invocation, refused);
+      return;
+    }
+  call->uid = caller;
+  self->in_flight = g_list_prepend (self->in_flight, call);
   req = g_steal_pointer (&call->req);
   req->owner = caller;
   pvm_create_run_async (self->config, self->hypervisor, req, on_created,
@@ -393,6 +545,7 @@ pvm_manager_iface_init (PvmDBusManagerIface *iface)
   iface->handle_delete_kept_disk = handle_delete_kept_disk;
   iface->handle_create = handle_create;
   iface->handle_get_vm = handle_get_vm;
+  iface->handle_get_quota = handle_get_quota;
 }
 
 static void

@@ -24,16 +24,20 @@ pvm_metadata_free (PvmMetadata *meta)
 char *
 pvm_metadata_to_xml (const PvmMetadata *meta)
 {
-  return g_markup_printf_escaped (
+  /* Numbers need no escaping; root-gib only when known. */
+  g_autofree char *root = meta->root_gib == 0 ? g_strdup ("")
+      : g_strdup_printf ("<root-gib>%" G_GUINT64_FORMAT "</root-gib>", meta->root_gib);
+  g_autofree char *head = g_markup_printf_escaped (
       "<vm>"
       "<owner>%u</owner>"
       "<image>%s</image>"
       "<disk-gib>%" G_GUINT64_FORMAT "</disk-gib>"
       "<created-at>%" G_GUINT64_FORMAT "</created-at>"
-      "<instance-id>%s</instance-id>"
-      "</vm>",
+      "<instance-id>%s</instance-id>",
       meta->owner, meta->image, meta->disk_gib, meta->created_at,
       meta->instance_id);
+
+  return g_strconcat (head, root, "</vm>", NULL);
 }
 
 typedef struct {
@@ -103,6 +107,12 @@ on_text (GMarkupParseContext *ctx, const char *text, gsize len,
     {
       if (parse_number (value, G_MAXUINT64, &st->meta->created_at, error))
         st->seen |= 8;
+    }
+  else if (g_str_equal (st->element, "root-gib"))
+    {
+      /* Optional: VMs made before it was recorded have none. */
+      if (!parse_number (value, G_MAXUINT64, &st->meta->root_gib, error))
+        return;
     }
   else if (g_str_equal (st->element, "instance-id"))
     {

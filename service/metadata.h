@@ -14,6 +14,7 @@ typedef struct {
   guint32 owner;          /* uid of the creator */
   char *image;            /* base image name */
   guint64 disk_gib;       /* project disk size */
+  guint64 root_gib;       /* system disk's virtual size asked for; 0: not recorded */
   guint64 created_at;     /* unix seconds */
   char *instance_id;      /* cloud-init instance-id of this creation */
 } PvmMetadata;

@@ -12,6 +12,7 @@ struct _PvmVm {
   char *name;
   char *mac;
   char *console_log;
+  guint64 root_gib;                 /* from the metadata; 0: not recorded */
   PvmVmState state;
   PvmCloudInit cloud_init;
   PvmReadiness *readiness;          /* watches the console log when running */
@@ -35,6 +36,12 @@ const char *
 pvm_vm_get_name (PvmVm *self)
 {
   return self->name;
+}
+
+guint64
+pvm_vm_get_root_gib (PvmVm *self)
+{
+  return self->root_gib;
 }
 
 const char *
@@ -163,6 +170,7 @@ pvm_vm_update (PvmVm *self, const PvmDomainInfo *info, PvmReason reason)
   pvm_dbus_vm_set_memory_mib (iface, info->memory_mib);
   pvm_dbus_vm_set_cpus (iface, info->cpus);
   pvm_dbus_vm_set_disk_gib (iface, info->meta.disk_gib);
+  self->root_gib = info->meta.root_gib;
   pvm_dbus_vm_set_image (iface, info->meta.image);
   pvm_dbus_vm_set_created_at (iface, info->meta.created_at);
   g_free (self->mac);

@@ -17,6 +17,9 @@ G_DECLARE_FINAL_TYPE (PvmVm, pvm_vm, PVM, VM, PvmDBusVMSkeleton)
 PvmVm *pvm_vm_new (const PvmConfig *config, PvmHypervisor *hypervisor, PvmKept *kept,
                    const PvmDomainInfo *info, PvmReason reason);
 const char *pvm_vm_get_name (PvmVm *self);
+/* The system disk's virtual size the Create asked for; 0 for a VM made
+ * before it was recorded. */
+guint64 pvm_vm_get_root_gib (PvmVm *self);
 /* The first NIC's MAC, to find its DHCP lease; NULL when it has none. */
 const char *pvm_vm_get_mac (PvmVm *self);
 /* NULL or empty: no address known. */

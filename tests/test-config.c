@@ -41,6 +41,10 @@ group_of (const PvmConfigSection *section)
 {
   if (g_str_equal (section->group, PVM_CONFIG_IMAGE))
     return g_strdup (PVM_CONFIG_IMAGE " debian-12");
+  if (g_str_equal (section->group, PVM_CONFIG_QUOTA_USER))
+    return g_strdup (PVM_CONFIG_QUOTA_USER " alice");
+  if (g_str_equal (section->group, PVM_CONFIG_QUOTA_GROUP))
+    return g_strdup (PVM_CONFIG_QUOTA_GROUP " staff");
   return g_strdup (section->group);
 }
 
@@ -60,6 +64,11 @@ test_example_documents_every_key (void)
     {
       g_autofree char *group = group_of (s);
 
+      /* Per-user and per-group quotas are commented examples there; their
+       * keys are [quota]'s. */
+      if (g_str_equal (s->group, PVM_CONFIG_QUOTA_USER) ||
+          g_str_equal (s->group, PVM_CONFIG_QUOTA_GROUP))
+        continue;
       for (guint k = 0; s->keys[k] != NULL; k++)
         if (!g_key_file_has_key (kf, group, s->keys[k], NULL))
           g_error ("data/project-vm.conf lacks [%s] %s", group, s->keys[k]);
@@ -142,7 +151,7 @@ test_unknown_section (void)
 {
   assert_refused ("[default]\ncpus=2\n" MINIMAL,
                   "test.conf: [default]: unknown section (did you mean [defaults]?)");
-  assert_refused ("[quota]\nvms=4\n" MINIMAL, "test.conf: [quota]: unknown section");
+  assert_refused ("[idle]\nsuspend-min=4\n" MINIMAL, "test.conf: [idle]: unknown section");
 }
 
 /* A translated key is refused in every locale (GKeyFile alone would keep
@@ -155,6 +164,38 @@ test_translated_key (void)
 }
 
 /* A boolean is true or false, nothing GKeyFile would also take. */
+static void
+test_quota (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PvmConfig) c = NULL;
+  const char *text = MINIMAL "[quota]\nvms=4\nmemory-mib=16384\n"
+                     "[quota user alice]\nvms=10\n"
+                     "[quota group staff]\nmemory-mib=0\ncpus=8\n";
+
+  c = load (text, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (c->quota.limit[PVM_QUOTA_VMS], ==, 4);
+  g_assert_cmpuint (c->quota.limit[PVM_QUOTA_MEMORY_MIB], ==, 16384);
+  g_assert_cmpuint (c->quota.set, ==, (1u << PVM_QUOTA_VMS) | (1u << PVM_QUOTA_MEMORY_MIB));
+  g_assert_cmpuint (c->quota_users->len, ==, 1);
+  g_assert_cmpuint (c->quota_groups->len, ==, 1);
+  g_assert_cmpstr (((PvmQuotaSection *) c->quota_users->pdata[0])->name, ==, "alice");
+  g_assert_cmpuint (((PvmQuotaSection *) c->quota_groups->pdata[0])->set, ==,
+                    (1u << PVM_QUOTA_MEMORY_MIB) | (1u << PVM_QUOTA_CPUS));
+
+  assert_refused (MINIMAL "[quota]\nvms=-1\n",
+                  "test.conf: [quota] vms: \"-1\" is not a whole number from 0 to 1099511627776");
+  assert_refused (MINIMAL "[quota group staff]\ncpus=many\n",
+                  "test.conf: [quota group staff] cpus: \"many\" is not a whole number from 0 to 1099511627776");
+  assert_refused (MINIMAL "[quota user alice]\nvm=1\n",
+                  "test.conf: [quota user alice] vm: unknown key (did you mean vms?)");
+  assert_refused (MINIMAL "[quota user a b]\nvms=1\n",
+                  "test.conf: [quota user a b]: \"quota user a b\" is not a user or group name (a-z, 0-9, '_', '.', '-')");
+  assert_refused (MINIMAL "[quota users]\nvms=1\n",
+                  "test.conf: [quota users]: unknown section");
+}
+
 static void
 test_isolate_guests (void)
 {
@@ -197,6 +238,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/unknown-section", test_unknown_section);
   g_test_add_func ("/config/errors-escaped", test_errors_escaped);
   g_test_add_func ("/config/isolate-guests", test_isolate_guests);
+  g_test_add_func ("/config/quota", test_quota);
 
   return g_test_run ();
 }

@@ -18,6 +18,7 @@ CREATE, MANAGE, DESTROY, OTHERS = harness.ACTIONS
 MATRIX = {
     "org.projectvm.Manager.Create": (CREATE, CREATE),
     "org.projectvm.Manager.GetVM": (None, None),
+    "org.projectvm.Manager.GetQuota": (None, None),
     "org.projectvm.Manager.DeleteKeptDisk": (DESTROY, OTHERS),
     "org.projectvm.VM.Start": (MANAGE, OTHERS),
     "org.projectvm.VM.Stop": (MANAGE, OTHERS),
@@ -55,7 +56,8 @@ def call(stack, method, vm, uid):
     if iface == "org.projectvm.Manager":
         path = "/org/projectvm/Manager"
         args = ([unique("new"), "{}"] if member == "Create" else
-                [vm, "{}"] if member == "DeleteKeptDisk" else [vm])
+                [vm, "{}"] if member == "DeleteKeptDisk" else
+                [str(uid or 0)] if member == "GetQuota" else [vm])
     else:
         path = vm_path(vm)
         args = ["{'force': <true>}"] if member == "Stop" else ["{}"]

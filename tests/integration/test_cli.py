@@ -17,7 +17,7 @@ from harness import CLI, SOURCE, Stack, run, unique
 
 COMPLETION = os.path.join(SOURCE, "data", "completion", "project-vm")
 COMMANDS = ["create", "start", "stop", "destroy", "ssh", "console", "list",
-            "status", "monitor", "disk"]
+            "status", "monitor", "disk", "quota"]
 ESC = "\x1b"
 
 
