@@ -412,9 +412,12 @@ load_quota (const Loader *l, const char *group, const char *name, PvmQuotaSectio
 {
   if (name != NULL &&
       !g_regex_match_simple ("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?$", name, 0, 0))
-    return fail (l, error, group, NULL,
-                 "\"%s\" is not a user or group name (a-z, 0-9, '_', '.', '-')",
-                 group);
+    {
+      /* The name as the file has it may be any bytes: quoted, escaped. */
+      g_autofree char *quoted = pvm_quote_value (name);
+      return fail (l, error, group, NULL,
+                   "%s is not a user or group name (a-z, 0-9, '_', '.', '-')", quoted);
+    }
   q->name = g_strdup (name);
   for (guint k = 0; k < PVM_QUOTA_N_KEYS; k++)
     {

@@ -191,7 +191,7 @@ test_quota (void)
   assert_refused (MINIMAL "[quota user alice]\nvm=1\n",
                   "test.conf: [quota user alice] vm: unknown key (did you mean vms?)");
   assert_refused (MINIMAL "[quota user a b]\nvms=1\n",
-                  "test.conf: [quota user a b]: \"quota user a b\" is not a user or group name (a-z, 0-9, '_', '.', '-')");
+                  "test.conf: [quota user a b]: \"a b\" is not a user or group name (a-z, 0-9, '_', '.', '-')");
   assert_refused (MINIMAL "[quota users]\nvms=1\n",
                   "test.conf: [quota users]: unknown section");
 }
